@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Everything that crosses the kernel/user boundary: map keys and values,
+ * ring-buffer events, counters. Fixed-width types, explicit padding, and
+ * size checks so a mismatch fails at compile time, not at run time. */
+#ifndef XDPI_ABI_H
+#define XDPI_ABI_H
+
+#include <linux/types.h>
+
+#define XDPI_VLAN_NONE        0xffff
+#define XDPI_SNIPPET_MAX      256   /* hard upper bound of snippet bytes per event */
+#define XDPI_SNIPPET_PKTS_MAX 64    /* hard upper bound of snippet packets per direction */
+#define XDPI_META_TS_MAGIC    0x58445049u  /* "XDPI": marks replay metadata */
+
+enum xdpi_dir {
+	XDPI_DIR_LO_HI = 0, /* from the canonical lower endpoint to the higher */
+	XDPI_DIR_HI_LO = 1,
+};
+
+/* Bidirectional flow key: endpoints ordered so that both directions of a
+ * conversation map to the same key. IPv4 addresses sit in the first four
+ * bytes with the rest zero. Ports in host byte order. */
+struct xdpi_flow_key {
+	__u8  lo_addr[16];
+	__u8  hi_addr[16];
+	__u16 lo_port;
+	__u16 hi_port;
+	__u16 vlan;   /* outer VLAN id or XDPI_VLAN_NONE */
+	__u8  proto;  /* IANA protocol number after IPv6 extension headers */
+	__u8  family; /* 4 or 6 */
+};
+
+struct xdpi_dir_stats {
+	__u64 pkts;
+	__u64 bytes;     /* L3 bytes: IPv4 total length, IPv6 payload length + 40 */
+	__u8  tcp_flags; /* OR of every TCP flag byte seen */
+	__u8  snippets;  /* snippet events sent for this direction */
+	__u8  _pad[6];
+};
+
+/* Flow map value; one per CPU (LRU per-CPU hash), merged by user space. */
+struct xdpi_flow_val {
+	__u64 first_ns;
+	__u64 last_ns;
+	struct xdpi_dir_stats dir[2]; /* indexed by enum xdpi_dir */
+	__u8  first_dir;   /* direction of the first packet seen */
+	__u8  icmp_type;   /* of the first ICMP/ICMPv6 packet */
+	__u8  icmp_code;
+	__u8  _pad[5];
+};
+
+enum xdpi_event_type {
+	XDPI_EV_FLOW_START = 1,
+	XDPI_EV_FLOW_END   = 2, /* first FIN or RST in a direction */
+	XDPI_EV_SNIPPET    = 3,
+};
+
+/* Every ring-buffer record starts with this header. */
+struct xdpi_event {
+	__u32 type;
+	__u32 len;        /* snippet bytes that follow (0 for other events) */
+	__u64 ts_ns;
+	struct xdpi_flow_key key;
+	__u32 tcp_seq;    /* host order; snippets of TCP segments */
+	__u32 pkt_len;    /* L3 bytes of the packet the event came from */
+	__u8  dir;        /* enum xdpi_dir of the packet */
+	__u8  tcp_flags;
+	__u8  pkt_index;  /* snippet: 0-based packet index within the direction */
+	__u8  _pad[5];
+};
+
+struct xdpi_snippet_event {
+	struct xdpi_event hdr;
+	__u8 data[XDPI_SNIPPET_MAX];
+};
+
+/* Replay metadata placed before the packet by BPF_PROG_TEST_RUN. */
+struct xdpi_replay_meta {
+	__u64 ts_ns;
+	__u32 magic;
+	__u32 cut;   /* bytes the capture's snap length removed */
+};
+
+/* Per-CPU counters, one array slot each. Anomalies are counted per reason;
+ * a packet may count under several reasons. */
+enum xdpi_counter {
+	XDPI_C_PACKETS = 0,     /* every packet the program saw */
+	XDPI_C_NON_IP,          /* parsed L2 fine, no IPv4/IPv6 inside */
+	XDPI_C_FLOW_PACKETS,    /* accounted in a flow */
+	XDPI_C_FLOWS_CREATED,   /* new flow map entries (per CPU) */
+	XDPI_C_FLOW_UPDATE_FAIL,/* flow map insert failed */
+	XDPI_C_EV_START,        /* events written, by type */
+	XDPI_C_EV_END,
+	XDPI_C_EV_SNIPPET,
+	XDPI_C_EV_LOST,         /* ring buffer full: event not written */
+	XDPI_C_TRUNC_L2,
+	XDPI_C_TRUNC_L3,
+	XDPI_C_TRUNC_L4,
+	XDPI_C_BAD_IHL,
+	XDPI_C_BAD_IP_LEN,
+	XDPI_C_BAD_TCP_DOFF,
+	XDPI_C_TCP_NULL,
+	XDPI_C_TCP_XMAS,
+	XDPI_C_TCP_SYN_FIN,
+	XDPI_C_TCP_SYN_RST,
+	XDPI_C_TCP_FIN_NO_ACK,
+	XDPI_C_IPV6_EXT_LIMIT,  /* more extension headers than the parser follows */
+	XDPI_C_IP_FRAGMENTS,    /* informational: fragments seen */
+	XDPI_C__MAX
+};
+
+#define XDPI_ANOMALY_FIRST XDPI_C_TRUNC_L2
+#define XDPI_ANOMALY_LAST  XDPI_C_IPV6_EXT_LIMIT
+
+_Static_assert(sizeof(struct xdpi_flow_key) == 40, "flow key ABI");
+_Static_assert(sizeof(struct xdpi_dir_stats) == 24, "dir stats ABI");
+_Static_assert(sizeof(struct xdpi_flow_val) == 72, "flow value ABI");
+_Static_assert(sizeof(struct xdpi_event) == 72, "event header ABI");
+_Static_assert(sizeof(struct xdpi_replay_meta) == 16, "replay meta ABI");
+
+#endif

@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The one packet parser of xdpi, compiled into the BPF objects and into user
+ * space. A cursor walks the frame; every helper checks bounds against the end
+ * of the captured data before it reads, so the verifier accepts it and user
+ * space can feed it arbitrary bytes.
+ *
+ * Outcome of a parse:
+ *   XDPI_P_FLOW    an IPv4/IPv6 packet with a usable flow key in *p
+ *   XDPI_P_NON_IP  a well-formed frame that carries no IP (ARP, LLDP, ...)
+ *   XDPI_P_BAD     a frame too broken to key (truncated L2/L3, bad IHL)
+ * Anomalies are reported as bits in p->anomalies whatever the outcome. */
+#ifndef XDPI_PARSE_H
+#define XDPI_PARSE_H
+
+#include <linux/types.h>
+#include "abi.h"
+
+/* The kernel side wants bounded loops unrolled; gcc has no such pragma. */
+#ifdef __clang__
+#define XDPI_UNROLL _Pragma("unroll")
+#else
+#define XDPI_UNROLL
+#endif
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define xdpi_ntohs(x) __builtin_bswap16(x)
+#define xdpi_ntohl(x) __builtin_bswap32(x)
+#else
+#define xdpi_ntohs(x) (x)
+#define xdpi_ntohl(x) (x)
+#endif
+
+#ifndef XDPI_VLAN_DEPTH
+#define XDPI_VLAN_DEPTH    4  /* stacked 802.1Q/802.1ad tags followed */
+#endif
+#ifndef XDPI_MPLS_DEPTH
+#define XDPI_MPLS_DEPTH    8  /* MPLS labels followed */
+#endif
+#ifndef XDPI_IPV6_EXT_MAX
+#define XDPI_IPV6_EXT_MAX  8  /* IPv6 extension headers followed */
+#endif
+
+#define XDPI_ETH_P_IP      0x0800
+#define XDPI_ETH_P_IPV6    0x86DD
+#define XDPI_ETH_P_8021Q   0x8100
+#define XDPI_ETH_P_8021AD  0x88A8
+#define XDPI_ETH_P_QINQ1   0x9100
+#define XDPI_ETH_P_MPLS_UC 0x8847
+#define XDPI_ETH_P_MPLS_MC 0x8848
+#define XDPI_ETH_P_PPP_SES 0x8864
+#define XDPI_PPP_IP        0x0021
+#define XDPI_PPP_IPV6      0x0057
+
+/* IANA protocol numbers */
+#define XDPI_IPPROTO_HOPOPTS  0
+#define XDPI_IPPROTO_ICMP     1
+#define XDPI_IPPROTO_TCP      6
+#define XDPI_IPPROTO_UDP      17
+#define XDPI_IPPROTO_ROUTING  43
+#define XDPI_IPPROTO_FRAGMENT 44
+#define XDPI_IPPROTO_ICMPV6   58
+#define XDPI_IPPROTO_DSTOPTS  60
+#define XDPI_IPPROTO_SCTP     132
+#define XDPI_IPPROTO_UDPLITE  136
+
+#define XDPI_TCP_FIN 0x01
+#define XDPI_TCP_SYN 0x02
+#define XDPI_TCP_RST 0x04
+#define XDPI_TCP_PSH 0x08
+#define XDPI_TCP_ACK 0x10
+#define XDPI_TCP_URG 0x20
+
+enum xdpi_parse_result {
+	XDPI_P_FLOW = 0,
+	XDPI_P_NON_IP = 1,
+	XDPI_P_BAD = 2,
+};
+
+enum xdpi_frag {
+	XDPI_FRAG_NONE = 0,
+	XDPI_FRAG_FIRST = 1,    /* offset 0, more fragments follow: carries ports */
+	XDPI_FRAG_NONFIRST = 2, /* offset > 0: no L4 header, ports 0 */
+};
+
+/* Anomaly bit for a counter in [XDPI_ANOMALY_FIRST, XDPI_ANOMALY_LAST]. */
+#define XDPI_ANOM(c) (1u << ((c) - XDPI_ANOMALY_FIRST))
+
+struct xdpi_pkt {
+	__u8  src[16];
+	__u8  dst[16];
+	__u16 sport;        /* host order, 0 when the protocol has no ports */
+	__u16 dport;
+	__u16 vlan;         /* outer VLAN id or XDPI_VLAN_NONE */
+	__u16 l3_off;       /* offset of the IP header in the frame */
+	__u8  family;       /* 4 or 6 */
+	__u8  proto;
+	__u8  tcp_flags;
+	__u8  icmp_type;
+	__u8  icmp_code;
+	__u8  frag;         /* enum xdpi_frag */
+	__u8  has_tcp_flags;/* the flag byte was inside the captured data */
+	__u8  _pad;
+	__u32 ip_len;       /* L3 bytes as the IP header states them */
+	__u32 payload_off;  /* application payload: offset in the frame ... */
+	__u32 payload_len;  /* ... and captured length, bounded by the IP length */
+	__u32 tcp_seq;      /* host order */
+	__u32 anomalies;    /* XDPI_ANOM() bits */
+};
+
+struct hdr_cursor {
+	void *pos;
+};
+
+
+
+struct xdpi_eth_hdr {
+	__u8   h_dest[6];
+	__u8   h_source[6];
+	__be16 h_proto;
+};
+
+struct xdpi_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct xdpi_ipv4_hdr {
+	__u8   ver_ihl;
+	__u8   tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8   ttl;
+	__u8   protocol;
+	__sum16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+struct xdpi_ipv6_hdr {
+	__be32 ver_tc_flow;
+	__be16 payload_len;
+	__u8   nexthdr;
+	__u8   hop_limit;
+	__u8   saddr[16];
+	__u8   daddr[16];
+};
+
+struct xdpi_ipv6_opt_hdr {
+	__u8 nexthdr;
+	__u8 hdrlen;   /* 8-octet units, not counting the first 8 */
+};
+
+struct xdpi_ipv6_frag_hdr {
+	__u8   nexthdr;
+	__u8   reserved;
+	__be16 frag_off; /* offset in 8-octet units << 3 | M flag */
+	__be32 id;
+};
+
+struct xdpi_tcp_hdr {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+	__be32 ack_seq;
+	__u8   doff_res; /* data offset in the high nibble */
+	__u8   flags;
+	__be16 window;
+	__sum16 check;
+	__be16 urg_ptr;
+};
+
+struct xdpi_udp_hdr {
+	__be16 source;
+	__be16 dest;
+	__be16 len;
+	__sum16 check;
+};
+
+/* Makes a header offset opaque to the BPF verifier. Every path through the
+ * L2/L3 parsers ends at a different constant offset; without this, the
+ * verifier walks each combination of VLAN tags, MPLS labels and extension
+ * headers separately and gives up. The BPF object defines it; in user space
+ * it is the identity. Must return a value <= XDPI_OPAQUE_MAX or -1. */
+#ifndef XDPI_OPAQUE_OFF
+#define XDPI_OPAQUE_OFF(off) ((long)(off))
+#endif
+#define XDPI_OPAQUE_MAX 512
+
+static __always_inline int xdpi_cursor_rebase(struct hdr_cursor *c, void *frame)
+{
+	long off = XDPI_OPAQUE_OFF(c->pos - frame);
+
+	if (off < 0 || off > XDPI_OPAQUE_MAX)
+		return -1;
+	c->pos = frame + off;
+	return 0;
+}
+
+static __always_inline int xdpi_has(void *pos, void *end, __u32 len)
+{
+	return pos + len <= end;
+}
+
+static __always_inline void xdpi_addr_copy(__u8 *dst, const void *src, int len)
+{
+	__builtin_memcpy(dst, src, 16); /* caller guarantees 16 readable bytes */
+	if (len == 4) {
+		__u64 zero = 0;
+		__builtin_memcpy(dst + 4, &zero, 8);
+		__builtin_memcpy(dst + 12, &zero, 4);
+	}
+}
+
+/* Ethernet, up to XDPI_VLAN_DEPTH tags, MPLS label stack, PPPoE session.
+ * Returns the L3 ethertype (host order) or 0 with *bad set on truncation. */
+static __always_inline __u16 parse_l2(struct hdr_cursor *c, void *end,
+				      struct xdpi_pkt *p, int *bad)
+{
+	struct xdpi_eth_hdr *eth = c->pos;
+	__u16 proto;
+	int i;
+
+	if (!xdpi_has(eth, end, sizeof(*eth))) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L2);
+		*bad = 1;
+		return 0;
+	}
+	c->pos = eth + 1;
+	proto = xdpi_ntohs(eth->h_proto);
+
+XDPI_UNROLL
+	for (i = 0; i < XDPI_VLAN_DEPTH; i++) {
+		struct xdpi_vlan_hdr *vh = c->pos;
+
+		if (proto != XDPI_ETH_P_8021Q && proto != XDPI_ETH_P_8021AD &&
+		    proto != XDPI_ETH_P_QINQ1)
+			break;
+		if (!xdpi_has(vh, end, sizeof(*vh))) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L2);
+			*bad = 1;
+			return 0;
+		}
+		if (p->vlan == XDPI_VLAN_NONE)
+			p->vlan = xdpi_ntohs(vh->tci) & 0x0fff;
+		proto = xdpi_ntohs(vh->proto);
+		c->pos = vh + 1;
+	}
+	if (xdpi_cursor_rebase(c, eth) < 0) {
+		*bad = 1;
+		return 0;
+	}
+
+	if (proto == XDPI_ETH_P_MPLS_UC || proto == XDPI_ETH_P_MPLS_MC) {
+XDPI_UNROLL
+		for (i = 0; i < XDPI_MPLS_DEPTH; i++) {
+			__u8 *lbl = c->pos;
+
+			if (!xdpi_has(lbl, end, 4)) {
+				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L2);
+				*bad = 1;
+				return 0;
+			}
+			c->pos = lbl + 4;
+			if (lbl[2] & 0x01) /* bottom of stack */
+				break;
+		}
+		/* MPLS has no payload type: guess from the IP version nibble. */
+		if (!xdpi_has(c->pos, end, 1))
+			return 0;
+		switch (*(__u8 *)c->pos >> 4) {
+		case 4: return XDPI_ETH_P_IP;
+		case 6: return XDPI_ETH_P_IPV6;
+		default: return 0;
+		}
+	}
+
+	if (proto == XDPI_ETH_P_PPP_SES) {
+		__u8 *ppp = c->pos; /* 6-byte PPPoE header, 2-byte PPP protocol */
+		__u16 pproto;
+
+		if (!xdpi_has(ppp, end, 8)) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L2);
+			*bad = 1;
+			return 0;
+		}
+		pproto = ((__u16)ppp[6] << 8) | ppp[7];
+		c->pos = ppp + 8;
+		if (pproto == XDPI_PPP_IP)
+			return XDPI_ETH_P_IP;
+		if (pproto == XDPI_PPP_IPV6)
+			return XDPI_ETH_P_IPV6;
+		return 0;
+	}
+	return proto;
+}
+
+/* Returns 0 on success (addresses and protocol known), -1 when the header is
+ * unusable. Sets *l4 to the L4 header and *l4_end to the end of the L3
+ * payload that is actually present. cut = bytes a capture's snap length
+ * removed from the end of the frame (0 in the kernel). */
+static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut,
+				      struct xdpi_pkt *p, void **l4_end)
+{
+	struct xdpi_ipv4_hdr *ip = c->pos;
+	__u32 hlen, tot, avail;
+	__u16 frag;
+
+	if (!xdpi_has(ip, end, sizeof(*ip))) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+		return -1;
+	}
+	hlen = (ip->ver_ihl & 0x0f) * 4;
+	if ((ip->ver_ihl >> 4) != 4 || hlen < sizeof(*ip)) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IHL);
+		return -1;
+	}
+	if (!xdpi_has(ip, end, hlen)) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+		return -1;
+	}
+	avail = end - (void *)ip;
+	tot = xdpi_ntohs(ip->tot_len);
+	if (tot == 0) {
+		/* Segmentation offload leaves 0: take the length present. */
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+		tot = avail + cut;
+	} else if (tot < hlen) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+		return -1;
+	} else if (tot > avail + cut) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+	}
+
+	p->family = 4;
+	p->proto = ip->protocol;
+	p->ip_len = tot;
+	xdpi_addr_copy(p->src, &ip->saddr, 4);
+	xdpi_addr_copy(p->dst, &ip->daddr, 4);
+	frag = xdpi_ntohs(ip->frag_off);
+	if (frag & 0x1fff)
+		p->frag = XDPI_FRAG_NONFIRST;
+	else if (frag & 0x2000)
+		p->frag = XDPI_FRAG_FIRST;
+
+	c->pos = (void *)ip + hlen;
+	*l4_end = tot < avail ? (void *)ip + tot : end;
+	return 0;
+}
+
+static __always_inline int xdpi_ipv6_is_ext(__u8 nh)
+{
+	return nh == XDPI_IPPROTO_HOPOPTS || nh == XDPI_IPPROTO_ROUTING ||
+	       nh == XDPI_IPPROTO_DSTOPTS || nh == XDPI_IPPROTO_FRAGMENT;
+}
+
+static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut,
+				      struct xdpi_pkt *p, void **l4_end)
+{
+	struct xdpi_ipv6_hdr *ip6 = c->pos;
+	__u32 avail, tot;
+	__u8 nh;
+	int i;
+
+	if (!xdpi_has(ip6, end, sizeof(*ip6))) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+		return -1;
+	}
+	if ((((__u8 *)ip6)[0] >> 4) != 6) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IHL);
+		return -1;
+	}
+	avail = end - (void *)ip6;
+	tot = xdpi_ntohs(ip6->payload_len) + sizeof(*ip6);
+	if (tot > avail + cut)
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+
+	p->family = 6;
+	p->ip_len = tot;
+	xdpi_addr_copy(p->src, ip6->saddr, 16);
+	xdpi_addr_copy(p->dst, ip6->daddr, 16);
+	*l4_end = tot < avail ? (void *)ip6 + tot : end;
+	c->pos = ip6 + 1;
+	nh = ip6->nexthdr;
+
+XDPI_UNROLL
+	for (i = 0; i < XDPI_IPV6_EXT_MAX; i++) {
+		if (!xdpi_ipv6_is_ext(nh))
+			break;
+		if (nh == XDPI_IPPROTO_FRAGMENT) {
+			struct xdpi_ipv6_frag_hdr *fh = c->pos;
+			__u16 off;
+
+			if (!xdpi_has(fh, end, sizeof(*fh))) {
+				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+				p->proto = nh;
+				return 1; /* keyed, but no L4 */
+			}
+			off = xdpi_ntohs(fh->frag_off);
+			nh = fh->nexthdr;
+			c->pos = fh + 1;
+			if (off & 0xfff8) {
+				p->frag = XDPI_FRAG_NONFIRST;
+				p->proto = nh;
+				return 1;
+			}
+			if (off & 1)
+				p->frag = XDPI_FRAG_FIRST;
+		} else {
+			struct xdpi_ipv6_opt_hdr *oh = c->pos;
+			__u32 len;
+
+			if (!xdpi_has(oh, end, sizeof(*oh))) {
+				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+				p->proto = nh;
+				return 1;
+			}
+			len = ((__u32)oh->hdrlen + 1) * 8;
+			if (!xdpi_has(oh, end, len)) {
+				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
+				p->proto = nh;
+				return 1;
+			}
+			nh = oh->nexthdr;
+			c->pos = (void *)oh + len;
+		}
+		if (xdpi_cursor_rebase(c, ip6) < 0) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_IPV6_EXT_LIMIT);
+			p->proto = nh;
+			return 1;
+		}
+	}
+	p->proto = nh;
+	if (xdpi_ipv6_is_ext(nh)) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_IPV6_EXT_LIMIT);
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void xdpi_check_tcp_flags(struct xdpi_pkt *p)
+{
+	__u8 f = p->tcp_flags;
+
+	if (f == 0)
+		p->anomalies |= XDPI_ANOM(XDPI_C_TCP_NULL);
+	if ((f & (XDPI_TCP_FIN | XDPI_TCP_PSH | XDPI_TCP_URG)) ==
+	    (XDPI_TCP_FIN | XDPI_TCP_PSH | XDPI_TCP_URG))
+		p->anomalies |= XDPI_ANOM(XDPI_C_TCP_XMAS);
+	if ((f & (XDPI_TCP_SYN | XDPI_TCP_FIN)) == (XDPI_TCP_SYN | XDPI_TCP_FIN))
+		p->anomalies |= XDPI_ANOM(XDPI_C_TCP_SYN_FIN);
+	if ((f & (XDPI_TCP_SYN | XDPI_TCP_RST)) == (XDPI_TCP_SYN | XDPI_TCP_RST))
+		p->anomalies |= XDPI_ANOM(XDPI_C_TCP_SYN_RST);
+	if ((f & (XDPI_TCP_FIN | XDPI_TCP_ACK)) == XDPI_TCP_FIN)
+		p->anomalies |= XDPI_ANOM(XDPI_C_TCP_FIN_NO_ACK);
+}
+
+static __always_inline void xdpi_set_payload(struct xdpi_pkt *p, void *frame,
+					     void *start, void *l4_end)
+{
+	if (start < l4_end) {
+		p->payload_off = start - frame;
+		p->payload_len = l4_end - start;
+	}
+}
+
+static __always_inline void parse_tcp(struct hdr_cursor *c, void *frame, void *end,
+				      void *l4_end, struct xdpi_pkt *p)
+{
+	struct xdpi_tcp_hdr *th = c->pos;
+	__u32 doff;
+
+	if (!xdpi_has(th, end, 4) || (void *)th + 4 > l4_end) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+		return;
+	}
+	p->sport = xdpi_ntohs(th->source);
+	p->dport = xdpi_ntohs(th->dest);
+	if (!xdpi_has(th, end, 14) || (void *)th + 14 > l4_end) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+		return;
+	}
+	p->tcp_flags = th->flags;
+	p->has_tcp_flags = 1;
+	xdpi_check_tcp_flags(p);
+	if (!xdpi_has(th, end, sizeof(*th)) || (void *)th + sizeof(*th) > l4_end) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+		return;
+	}
+	p->tcp_seq = xdpi_ntohl(th->seq);
+	doff = (th->doff_res >> 4) * 4;
+	if (doff < sizeof(*th) || (void *)th + doff > l4_end) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_TCP_DOFF);
+		return;
+	}
+	if (!xdpi_has(th, end, doff)) {
+		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+		return;
+	}
+	xdpi_set_payload(p, frame, (void *)th + doff, l4_end);
+}
+
+static __always_inline void parse_l4(struct hdr_cursor *c, void *frame, void *end,
+				     void *l4_end, struct xdpi_pkt *p)
+{
+	__u8 *l4 = c->pos;
+
+	switch (p->proto) {
+	case XDPI_IPPROTO_TCP:
+		parse_tcp(c, frame, end, l4_end, p);
+		break;
+	case XDPI_IPPROTO_UDP:
+	case XDPI_IPPROTO_UDPLITE:
+	case XDPI_IPPROTO_SCTP:
+		if (!xdpi_has(l4, end, 4) || (void *)l4 + 4 > l4_end) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+			break;
+		}
+		p->sport = ((__u16)l4[0] << 8) | l4[1];
+		p->dport = ((__u16)l4[2] << 8) | l4[3];
+		if (p->proto == XDPI_IPPROTO_SCTP)
+			break;
+		if (!xdpi_has(l4, end, 8) || (void *)l4 + 8 > l4_end) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+			break;
+		}
+		xdpi_set_payload(p, frame, l4 + 8, l4_end);
+		break;
+	case XDPI_IPPROTO_ICMP:
+	case XDPI_IPPROTO_ICMPV6:
+		if (!xdpi_has(l4, end, 4) || (void *)l4 + 4 > l4_end) {
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+			break;
+		}
+		p->icmp_type = l4[0];
+		p->icmp_code = l4[1];
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parse one frame that starts with an Ethernet header. */
+static __always_inline int xdpi_parse(void *data, void *data_end, __u32 cut,
+				      struct xdpi_pkt *p)
+{
+	struct hdr_cursor c = { .pos = data };
+	void *l4_end = data_end;
+	__u16 l3;
+	int bad = 0, rc;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->vlan = XDPI_VLAN_NONE;
+
+	l3 = parse_l2(&c, data_end, p, &bad);
+	if (bad)
+		return XDPI_P_BAD;
+	if (xdpi_cursor_rebase(&c, data) < 0)
+		return XDPI_P_BAD;
+	p->l3_off = c.pos - data;
+	if (l3 == XDPI_ETH_P_IP)
+		rc = parse_ipv4(&c, data_end, cut, p, &l4_end);
+	else if (l3 == XDPI_ETH_P_IPV6)
+		rc = parse_ipv6(&c, data_end, cut, p, &l4_end);
+	else
+		return XDPI_P_NON_IP;
+	if (rc < 0)
+		return XDPI_P_BAD;
+	if (rc == 0 && p->frag != XDPI_FRAG_NONFIRST &&
+	    xdpi_cursor_rebase(&c, data) == 0)
+		parse_l4(&c, data, data_end, l4_end, p);
+	return XDPI_P_FLOW;
+}
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xdpi needs to build, run and test. Idempotent:
+# does nothing (no apt-get at all) when every package is already present.
+set -euo pipefail
+
+PKGS=(
+  clang llvm gcc make pkg-config          # compilers (BPF objects need clang)
+  libbpf-dev bpftool libxdp-dev           # BPF loader, skeleton generator
+  libpcap-dev libelf-dev zlib1g-dev       # capture files, libbpf's deps
+  libclang-rt-14-dev                      # ASan/UBSan/libFuzzer runtimes
+  iproute2 tcpdump python3                # live tests: netns, veth, reference capture
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,297 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "util.h"
+
+#define XDPI_VERSION "0.1.0"
+
+void config_defaults(struct xdpi_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->snippet_bytes = 256;
+	c->snippet_pkts = 8;
+	c->max_flows = 131072;
+	c->ringbuf_bytes = 8 << 20;
+	c->idle_ns = 15 * NSEC_PER_SEC;
+	c->active_ns = 60 * NSEC_PER_SEC;
+	c->close_grace_ns = 1 * NSEC_PER_SEC;
+	c->poll_ns = 1 * NSEC_PER_SEC;
+}
+
+static const char common_help[] =
+	"Output and flow options:\n"
+	"  -w, --write FILE         write JSON Lines records to FILE (default: stdout)\n"
+	"      --idle-timeout T     end a flow after T without packets (default 15s)\n"
+	"      --active-timeout T   emit a record for a flow every T while it lasts\n"
+	"                           (default 60s; 0 disables)\n"
+	"      --close-grace T      after FIN in both directions or RST, wait T for\n"
+	"                           stragglers before the record (default 1s)\n"
+	"      --poll-interval T    how often flows are checked for expiry (default 1s;\n"
+	"                           capture time in `read`)\n"
+	"      --max-flows N        flows held at once, kernel and user (default 131072)\n"
+	"      --snippet-bytes N    payload bytes per DPI snippet, 0-256 (default 256)\n"
+	"      --snippet-pkts K     snippets per flow direction, 0-64 (default 8)\n"
+	"      --stats-json FILE    write the final counters as one JSON object\n"
+	"  -q, --quiet              no summary on stderr at exit\n"
+	"  -v, --verbose            show libbpf's messages\n"
+	"Times take a unit: 500ms, 15s, 2m (plain numbers are seconds).\n";
+
+void cli_usage(FILE *f, enum command cmd)
+{
+	switch (cmd) {
+	case CMD_RUN:
+		fprintf(f,
+			"usage: xdpi run -i IFACE [options]\n\n"
+			"Attach to IFACE (XDP on ingress, TC on egress, so each packet of the\n"
+			"host is seen once), aggregate flows in the kernel and write a record per\n"
+			"flow until Ctrl-C or SIGTERM, which detach and flush every open flow.\n"
+			"Needs root (or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN). Verdict is always pass.\n\n"
+			"Capture options:\n"
+			"  -i, --interface IFACE    interface to watch (required)\n"
+			"      --ingress xdp|tc     hook for received packets (default xdp)\n"
+			"      --xdp-mode auto|native|generic\n"
+			"                           auto tries native and falls back to generic\n"
+			"      --no-egress          do not attach the TC egress program\n"
+			"      --ringbuf-size SIZE  kernel event ring buffer, a power of two\n"
+			"                           (default 8M)\n"
+			"      --duration T         stop by itself after T\n"
+			"      --stats-interval T   print a counters line to stderr every T\n"
+			"      --state-dir DIR      publish live counters for `xdpi stats`\n"
+			"                           (default /run/xdpi)\n"
+			"      --bpf-object FILE    load this BPF object instead of the built-in one\n\n%s",
+			common_help);
+		break;
+	case CMD_READ:
+		fprintf(f,
+			"usage: xdpi read FILE [options]\n\n"
+			"Run the same parser and flow pipeline on a pcap or pcapng file, with\n"
+			"capture timestamps. No privileges needed. With --kernel, every frame is\n"
+			"instead replayed through the kernel's XDP program (BPF_PROG_TEST_RUN,\n"
+			"needs root); both give the same records.\n\n"
+			"  --kernel                 replay through the loaded XDP program\n\n%s",
+			common_help);
+		break;
+	case CMD_STATS:
+		fprintf(f,
+			"usage: xdpi stats -i IFACE [--state-dir DIR]\n\n"
+			"Print the counters of the `xdpi run` watching IFACE: packets, anomalies\n"
+			"by reason, events and events lost, flows exported.\n");
+		break;
+	default:
+		fprintf(f,
+			"usage: xdpi COMMAND [options]\n\n"
+			"Commands:\n"
+			"  run -i IFACE     inspect live traffic on an interface (root)\n"
+			"  read FILE        inspect a pcap/pcapng capture (add --kernel to replay\n"
+			"                   it through the kernel program)\n"
+			"  stats -i IFACE   counters of a running `xdpi run`\n"
+			"  version          print the version\n\n"
+			"`xdpi COMMAND --help` explains each command's options.\n");
+	}
+}
+
+enum {
+	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
+	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
+	O_KERNEL, O_STATEDIR,
+};
+
+static const struct option long_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "idle-timeout", required_argument, NULL, O_IDLE },
+	{ "active-timeout", required_argument, NULL, O_ACTIVE },
+	{ "close-grace", required_argument, NULL, O_GRACE },
+	{ "poll-interval", required_argument, NULL, O_POLL },
+	{ "max-flows", required_argument, NULL, O_MAXFLOWS },
+	{ "snippet-bytes", required_argument, NULL, O_SNIPB },
+	{ "snippet-pkts", required_argument, NULL, O_SNIPK },
+	{ "stats-json", required_argument, NULL, O_STATSJ },
+	{ "ingress", required_argument, NULL, O_INGRESS },
+	{ "xdp-mode", required_argument, NULL, O_XDPMODE },
+	{ "no-egress", no_argument, NULL, O_NOEGRESS },
+	{ "ringbuf-size", required_argument, NULL, O_RINGBUF },
+	{ "duration", required_argument, NULL, O_DURATION },
+	{ "stats-interval", required_argument, NULL, O_STATSI },
+	{ "bpf-object", required_argument, NULL, O_BPFOBJ },
+	{ "kernel", no_argument, NULL, O_KERNEL },
+	{ "state-dir", required_argument, NULL, O_STATEDIR },
+	{ 0 }
+};
+
+/* Which options each command takes (the rest is an error, not ignored). */
+static int allowed(enum command cmd, int opt)
+{
+	switch (opt) {
+	case 'h': return 1;
+	case 'i': case O_STATEDIR: return cmd == CMD_RUN || cmd == CMD_STATS;
+	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
+	case O_DURATION: case O_STATSI: case O_BPFOBJ:
+		return cmd == CMD_RUN;
+	case O_KERNEL:
+		return cmd == CMD_READ;
+	default:
+		return cmd == CMD_RUN || cmd == CMD_READ;
+	}
+}
+
+static int bad(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "xdpi: invalid value '%s' for %s: %s\n", val, opt, why);
+	return 2;
+}
+
+static int set_duration(const char *opt, const char *val, uint64_t *out)
+{
+	if (parse_duration_ns(val, out))
+		return bad(opt, val, "expected a time such as 500ms, 15s or 2m");
+	return 0;
+}
+
+static int set_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+	uint64_t v;
+	char why[96];
+
+	if (parse_size(val, 0, &v) || v < lo || v > hi) {
+		snprintf(why, sizeof(why), "expected a whole number from %llu to %llu",
+			 (unsigned long long)lo, (unsigned long long)hi);
+		return bad(opt, val, why);
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int opt, rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	config_defaults(&c->cfg);
+	c->state_dir = "/run/xdpi";
+	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		c->cmd = CMD_HELP;
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		c->cmd = CMD_VERSION;
+		printf("xdpi %s\n", XDPI_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		c->cmd = CMD_RUN;
+	else if (!strcmp(cmd, "read"))
+		c->cmd = CMD_READ;
+	else if (!strcmp(cmd, "stats"))
+		c->cmd = CMD_STATS;
+	else {
+		fprintf(stderr, "xdpi: unknown command '%s' (commands: run, read, stats, version; "
+			"see xdpi --help)\n", cmd);
+		return 2;
+	}
+
+	optind = 2;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:w:qvh", long_opts, NULL)) != -1) {
+		struct xdpi_config *g = &c->cfg;
+		const char *name = argv[optind - 1];
+
+		if (opt == '?') {
+			fprintf(stderr, "xdpi %s: unknown option '%s' (see xdpi %s --help)\n", cmd,
+				argv[optind - 1], cmd);
+			return 2;
+		}
+		if (opt == ':') {
+			fprintf(stderr, "xdpi %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
+			return 2;
+		}
+		if (optarg && optind >= 3 && argv[optind - 1] == optarg)
+			name = argv[optind - 2]; /* "--opt VALUE": name the option */
+		if (!allowed(c->cmd, opt)) {
+			fprintf(stderr, "xdpi %s: option '%s' does not apply to this command "
+				"(see xdpi %s --help)\n", cmd, name, cmd);
+			return 2;
+		}
+		switch (opt) {
+		case 'h': cli_usage(stdout, c->cmd); c->cmd = CMD_HELP; return 0;
+		case 'i': g->ifname = optarg; break;
+		case 'w': g->out_path = optarg; break;
+		case 'q': g->quiet = 1; break;
+		case 'v': g->verbose = 1; break;
+		case O_IDLE: rc = set_duration(name, optarg, &g->idle_ns); break;
+		case O_ACTIVE: rc = set_duration(name, optarg, &g->active_ns); break;
+		case O_GRACE: rc = set_duration(name, optarg, &g->close_grace_ns); break;
+		case O_POLL:
+			rc = set_duration(name, optarg, &g->poll_ns);
+			if (!rc && g->poll_ns < NSEC_PER_SEC / 1000)
+				rc = bad(name, optarg, "must be at least 1ms");
+			break;
+		case O_DURATION: rc = set_duration(name, optarg, &g->duration_ns); break;
+		case O_STATSI: rc = set_duration(name, optarg, &g->stats_ns); break;
+		case O_MAXFLOWS: rc = set_uint(name, optarg, 16, 1u << 26, &g->max_flows); break;
+		case O_SNIPB:
+			rc = set_uint(name, optarg, 0, XDPI_SNIPPET_MAX, &g->snippet_bytes);
+			break;
+		case O_SNIPK:
+			rc = set_uint(name, optarg, 0, XDPI_SNIPPET_PKTS_MAX, &g->snippet_pkts);
+			break;
+		case O_STATSJ: c->stats_json = optarg; break;
+		case O_STATEDIR: c->state_dir = optarg; break;
+		case O_INGRESS:
+			if (!strcmp(optarg, "xdp"))
+				g->ingress_tc = 0;
+			else if (!strcmp(optarg, "tc"))
+				g->ingress_tc = 1;
+			else
+				rc = bad(name, optarg, "expected xdp or tc");
+			break;
+		case O_XDPMODE:
+			if (!strcmp(optarg, "auto"))
+				g->xdp_mode = XDP_MODE_AUTO;
+			else if (!strcmp(optarg, "native"))
+				g->xdp_mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				g->xdp_mode = XDP_MODE_GENERIC;
+			else
+				rc = bad(name, optarg, "expected auto, native or generic");
+			break;
+		case O_NOEGRESS: g->no_egress = 1; break;
+		case O_RINGBUF:
+			if (parse_size(optarg, 1, &g->ringbuf_bytes) || g->ringbuf_bytes < 4096 ||
+			    (g->ringbuf_bytes & (g->ringbuf_bytes - 1)) || g->ringbuf_bytes > (1ULL << 30))
+				rc = bad(name, optarg, "expected a power of two from 4K to 1G");
+			break;
+		case O_BPFOBJ: g->bpf_object = optarg; break;
+		case O_KERNEL: g->kernel_replay = 1; break;
+		}
+		if (rc)
+			return rc;
+	}
+
+	if (c->cmd == CMD_READ) {
+		if (optind >= argc) {
+			fprintf(stderr, "xdpi read: which capture file? (usage: xdpi read FILE [options])\n");
+			return 2;
+		}
+		c->cfg.read_path = argv[optind++];
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xdpi %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return 2;
+	}
+	if ((c->cmd == CMD_RUN || c->cmd == CMD_STATS) && !c->cfg.ifname) {
+		fprintf(stderr, "xdpi %s: which interface? give -i IFACE\n", cmd);
+		return 2;
+	}
+	if (c->cfg.ifname && strlen(c->cfg.ifname) >= 16) {
+		fprintf(stderr, "xdpi %s: interface name '%s' is too long\n", cmd, c->cfg.ifname);
+		return 2;
+	}
+	return 0;
+}

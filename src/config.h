@@ -1,0 +1,34 @@
+/* Options of every command, filled by cli.c, read by the modules. */
+#ifndef XDPI_CONFIG_H
+#define XDPI_CONFIG_H
+
+#include <stdint.h>
+
+enum xdp_mode { XDP_MODE_AUTO = 0, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+
+struct xdpi_config {
+	const char *ifname;         /* run: interface */
+	const char *read_path;      /* read: capture file */
+	const char *out_path;       /* -w FILE; NULL: stdout */
+	const char *bpf_object;     /* --bpf-object: load this ELF instead of the built-in */
+	int kernel_replay;          /* read --kernel */
+	int ingress_tc;             /* run --ingress tc (default xdp) */
+	int no_egress;              /* run --no-egress */
+	enum xdp_mode xdp_mode;
+	uint32_t snippet_bytes;     /* N */
+	uint32_t snippet_pkts;      /* K */
+	uint32_t max_flows;         /* kernel flow map and user tables */
+	uint64_t ringbuf_bytes;
+	uint64_t idle_ns;
+	uint64_t active_ns;
+	uint64_t close_grace_ns;    /* quiet time after FIN/RST before export */
+	uint64_t poll_ns;           /* flow map poll interval */
+	uint64_t duration_ns;       /* run: stop after this long (0: until signal) */
+	uint64_t stats_ns;          /* run: periodic stats line (0: off) */
+	int verbose;
+	int quiet;                  /* no summary at exit */
+};
+
+void config_defaults(struct xdpi_config *c);
+
+#endif

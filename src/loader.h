@@ -1,0 +1,32 @@
+/* Loads the kernel programs (open -> configure rodata and map sizes -> load)
+ * and attaches them with links, which the kernel removes when the process
+ * goes away, however it ends. */
+#ifndef XDPI_LOADER_H
+#define XDPI_LOADER_H
+
+#include <stdint.h>
+#include "config.h"
+
+struct xdpi_bpf;
+
+struct attachment {
+	int xdp_link;          /* -1 when not attached */
+	int tc_ingress_link;
+	int tc_egress_link;
+	const char *xdp_mode;  /* "native" or "generic" */
+};
+
+/* Checks for root or CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON; prints why not. */
+int loader_check_privileges(const char *what);
+/* NULL on failure, after printing the reason (with the verifier log tail
+ * when the kernel rejected a program). */
+struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay);
+/* 0, or -1 after printing the reason; on failure nothing stays attached. */
+int loader_attach(struct xdpi_bpf *skel, const struct xdpi_config *cfg, int ifindex,
+		  struct attachment *a);
+void loader_detach(struct attachment *a);
+void loader_close(struct xdpi_bpf *skel);
+/* Sends libbpf's messages to stderr as they come (for -v). */
+void loader_set_verbose(int on);
+
+#endif

@@ -1,0 +1,169 @@
+/* `xdpi read FILE`: a capture through the user-space path, or with --kernel
+ * through the kernel program, then the same tracker and output. */
+#include "read.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "flowstore.h"
+#include "flowtrack.h"
+#include "ingest.h"
+#include "output.h"
+#include "pcap_source.h"
+#include "replay.h"
+#include "stats.h"
+#include "upath.h"
+#include "util.h"
+#include "loader.h"
+
+struct progress {
+	int on;
+	uint64_t next_ns;
+	uint64_t start_ns;
+};
+
+static void progress_tick(struct progress *p, uint64_t frames, int final)
+{
+	uint64_t now;
+
+	if (!p->on)
+		return;
+	now = mono_ns();
+	if (!final && now < p->next_ns)
+		return;
+	p->next_ns = now + NSEC_PER_SEC;
+	fprintf(stderr, "\rxdpi: %llu frames read, %.0f frames/s%s",
+		(unsigned long long)frames,
+		now > p->start_ns ? (double)frames * 1e9 / (double)(now - p->start_ns) : 0.0,
+		final ? "\n" : "");
+}
+
+int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
+{
+	char err[512];
+	struct pcap_source *src = NULL;
+	struct flowtab *table = NULL;
+	struct flowstore *store = NULL;
+	struct flowtrack *ft = NULL;
+	struct output *out = NULL;
+	struct replay *rp = NULL;
+	struct ingest ingest = { .snippet_max = cfg->snippet_bytes };
+	struct upath up = { 0 };
+	struct progress prog = { .on = !cfg->quiet && isatty(STDERR_FILENO) };
+	uint64_t counters[XDPI_C__MAX] = { 0 };
+	uint64_t next_tick = 0, now = 0;
+	struct frame f;
+	int rc = 1, n;
+
+	src = pcap_source_open(cfg->read_path, err, sizeof(err));
+	if (!src) {
+		fprintf(stderr, "xdpi: %s\n", err);
+		return 1;
+	}
+	if (cfg->kernel_replay) {
+		if (loader_check_privileges("read --kernel"))
+			goto out;
+		loader_set_verbose(cfg->verbose);
+		rp = replay_open(cfg, &ingest);
+		if (!rp)
+			goto out;
+		store = flowstore_kernel_new(replay_flows_fd(rp), 4096);
+	} else {
+		table = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_val));
+		if (table)
+			store = flowstore_user_new(table);
+		up.flows = table;
+		up.ingest = &ingest;
+		up.snippet_bytes = cfg->snippet_bytes;
+		up.snippet_pkts = cfg->snippet_pkts;
+	}
+	out = store ? output_open(cfg->out_path) : NULL;
+	if (!store || !out)
+		goto out;
+	{
+		struct flowtrack_opts fo = {
+			.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
+			.close_grace_ns = cfg->close_grace_ns, .clock_to_epoch_ns = 0,
+			.max_flows = cfg->max_flows, .ifname = "",
+		};
+		ft = flowtrack_new(&fo, store, out);
+		if (!ft) {
+			fprintf(stderr, "xdpi: out of memory for %u flows\n", cfg->max_flows);
+			goto out;
+		}
+	}
+
+	prog.start_ns = mono_ns();
+	prog.next_ns = prog.start_ns + NSEC_PER_SEC;
+	while ((n = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
+		/* Expiry runs on capture time, at the same points on both paths. */
+		if (!next_tick)
+			next_tick = f.ts_ns + cfg->poll_ns;
+		if (f.ts_ns >= next_tick) {
+			if (rp)
+				replay_drain(rp);
+			if (flowtrack_tick(ft, f.ts_ns)) {
+				fprintf(stderr, "xdpi: reading the flow table failed\n");
+				goto out;
+			}
+			next_tick = f.ts_ns + cfg->poll_ns;
+		}
+		if (f.ts_ns > now)
+			now = f.ts_ns;
+		if (rp) {
+			if (replay_packet(rp, f.data, f.caplen, f.cut, f.ts_ns))
+				goto out;
+			replay_drain(rp);
+		} else {
+			upath_packet(&up, f.data, f.caplen, f.cut, f.ts_ns);
+		}
+		if ((pcap_source_frames(src) & 0xfff) == 0)
+			progress_tick(&prog, pcap_source_frames(src), 0);
+	}
+	if (n < 0)
+		fprintf(stderr, "xdpi: %s: %s; records below cover the frames before it\n",
+			cfg->read_path, err);
+	if (rp)
+		replay_drain(rp);
+	if (flowtrack_tick(ft, now) || flowtrack_flush(ft)) {
+		fprintf(stderr, "xdpi: reading the flow table failed\n");
+		goto out;
+	}
+	progress_tick(&prog, pcap_source_frames(src), 1);
+
+	if (rp) {
+		if (replay_counters(rp, counters))
+			fprintf(stderr, "xdpi: cannot read the kernel counters\n");
+	} else {
+		memcpy(counters, up.counters, sizeof(counters));
+	}
+	/* Frames whose link layer carries no IP never reach either parser. */
+	counters[XDPI_C_PACKETS] += pcap_source_skipped(src);
+	counters[XDPI_C_NON_IP] += pcap_source_skipped(src);
+	rc = n < 0 ? 1 : 0;
+	if (output_close(out)) {
+		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
+		rc = 1;
+	}
+	out = NULL;
+	if (!cfg->quiet)
+		stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
+			    flowtrack_records(ft));
+	if (stats_json && stats_write_json(stats_json, counters, &ingest.st,
+					   flowtrack_stats(ft), flowtrack_records(ft))) {
+		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
+		rc = 1;
+	}
+out:
+	if (out)
+		output_close(out);
+	flowtrack_free(ft);
+	if (store)
+		store->destroy(store);
+	flowtab_free(table);
+	replay_close(rp);
+	pcap_source_close(src);
+	return rc;
+}

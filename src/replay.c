@@ -1,0 +1,116 @@
+#include "replay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "stats.h"
+#include "xdpi.skel.h"
+
+#define REPLAY_MAX (256 * 1024)
+
+struct replay {
+	struct xdpi_bpf *skel;
+	struct ring_buffer *rb;
+	int prog_fd;
+	uint8_t *buf;
+	uint64_t too_short;  /* frames under an Ethernet header: test_run refuses them */
+	uint64_t too_long;
+};
+
+struct replay *replay_open(const struct xdpi_config *cfg, struct ingest *ingest)
+{
+	struct replay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->buf = malloc(REPLAY_MAX + sizeof(struct xdpi_replay_meta));
+	r->skel = loader_load(cfg, 1);
+	if (!r->buf || !r->skel)
+		goto fail;
+	r->prog_fd = bpf_program__fd(r->skel->progs.xdpi_xdp);
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), ingest_ringbuf_cb,
+				 ingest, NULL);
+	if (!r->rb) {
+		fprintf(stderr, "xdpi: cannot open the event ring buffer: %s\n", strerror(errno));
+		goto fail;
+	}
+	return r;
+fail:
+	replay_close(r);
+	return NULL;
+}
+
+int replay_packet(struct replay *r, const uint8_t *frame, uint32_t caplen,
+		  uint32_t cut, uint64_t ts)
+{
+	struct xdpi_replay_meta meta = { .ts_ns = ts, .magic = XDPI_META_TS_MAGIC, .cut = cut };
+	struct xdp_md ctx = { 0 };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint32_t size;
+
+	if (caplen < 14) {
+		r->too_short++;
+		return 0;
+	}
+	if (caplen > REPLAY_MAX) {
+		meta.cut += caplen - REPLAY_MAX;
+		caplen = REPLAY_MAX;
+		r->too_long++;
+	}
+	size = (uint32_t)sizeof(meta) + caplen;
+	memcpy(r->buf, &meta, sizeof(meta));
+	memcpy(r->buf + sizeof(meta), frame, caplen);
+	ctx.data = sizeof(meta);
+	ctx.data_end = size;
+	opts.data_in = r->buf;
+	opts.data_size_in = size;
+	opts.ctx_in = &ctx;
+	opts.ctx_size_in = sizeof(ctx);
+	opts.repeat = 1;
+	if (bpf_prog_test_run_opts(r->prog_fd, &opts)) {
+		int err = -errno;
+
+		fprintf(stderr, "xdpi: the kernel refused to run a %u-byte frame: %s\n", caplen,
+			strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+void replay_drain(struct replay *r)
+{
+	ring_buffer__consume(r->rb);
+}
+
+int replay_flows_fd(const struct replay *r)
+{
+	return bpf_map__fd(r->skel->maps.flows);
+}
+
+int replay_counters(struct replay *r, uint64_t *out)
+{
+	int err = counters_read_kernel(bpf_map__fd(r->skel->maps.counters), out);
+
+	if (err)
+		return err;
+	/* Frames test_run cannot take never reached the kernel: the user-space
+	 * parser would count them as truncated Ethernet. */
+	out[XDPI_C_PACKETS] += r->too_short;
+	out[XDPI_C_TRUNC_L2] += r->too_short;
+	return 0;
+}
+
+void replay_close(struct replay *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	if (r->skel)
+		loader_close(r->skel);
+	free(r->buf);
+	free(r);
+}

@@ -1,0 +1,222 @@
+/* `xdpi run -i IFACE`: load, attach, consume events, poll and expire flows,
+ * and on SIGINT/SIGTERM detach first, then drain and flush. */
+#include "run.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "flowstore.h"
+#include "flowtrack.h"
+#include "ingest.h"
+#include "loader.h"
+#include "output.h"
+#include "stats.h"
+#include "util.h"
+#include "xdpi.skel.h"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stats_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	stats_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static void state_path(char *buf, size_t len, const char *dir, const char *ifname)
+{
+	snprintf(buf, len, "%s/%s.json", dir, ifname);
+}
+
+/* Publishes counters for `xdpi stats` (write to a temp file, then rename). */
+static void publish(const char *dir, const char *ifname, const uint64_t *c,
+		    const struct ingest_stats *in, const struct flowtrack_stats *ft,
+		    uint64_t records)
+{
+	char path[512], tmp[520];
+
+	if (!dir)
+		return;
+	state_path(path, sizeof(path), dir, ifname);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (stats_write_json(tmp, c, in, ft, records) == 0)
+		rename(tmp, path);
+}
+
+int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *state_dir)
+{
+	struct attachment att = { -1, -1, -1, NULL };
+	struct ingest ingest = { .snippet_max = cfg->snippet_bytes };
+	uint64_t counters[XDPI_C__MAX] = { 0 };
+	struct xdpi_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct flowstore *store = NULL;
+	struct flowtrack *ft = NULL;
+	struct output *out = NULL;
+	uint64_t start, next_tick, next_stats, deadline;
+	int ifindex, rc = 1, err;
+	char path[512];
+
+	if (loader_check_privileges("run"))
+		return 1;
+	ifindex = (int)if_nametoindex(cfg->ifname);
+	if (!ifindex) {
+		fprintf(stderr, "xdpi: unknown interface '%s' (see 'ip link')\n", cfg->ifname);
+		return 1;
+	}
+	loader_set_verbose(cfg->verbose);
+	skel = loader_load(cfg, 0);
+	if (!skel)
+		return 1;
+	out = output_open(cfg->out_path);
+	if (!out)
+		goto cleanup;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), ingest_ringbuf_cb, &ingest, NULL);
+	store = flowstore_kernel_new(bpf_map__fd(skel->maps.flows), 4096);
+	if (!rb || !store) {
+		fprintf(stderr, "xdpi: cannot set up event and flow readers: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	{
+		struct flowtrack_opts fo = {
+			.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
+			.close_grace_ns = cfg->close_grace_ns,
+			.clock_to_epoch_ns = (int64_t)(real_ns() - mono_ns()),
+			.max_flows = cfg->max_flows, .ifname = cfg->ifname,
+		};
+		ft = flowtrack_new(&fo, store, out);
+		if (!ft) {
+			fprintf(stderr, "xdpi: out of memory for %u flows\n", cfg->max_flows);
+			goto cleanup;
+		}
+	}
+	install_signals();
+	if (loader_attach(skel, cfg, ifindex, &att))
+		goto cleanup;
+	if (!cfg->quiet)
+		fprintf(stderr, "xdpi: watching %s: ingress %s%s%s, egress %s; Ctrl-C stops\n",
+			cfg->ifname, cfg->ingress_tc ? "TC" : "XDP",
+			att.xdp_mode ? " " : "", att.xdp_mode ? att.xdp_mode : "",
+			cfg->no_egress ? "off" : "TC");
+	if (state_dir && mkdir(state_dir, 0755) && errno != EEXIST)
+		state_dir = NULL;
+
+	start = mono_ns();
+	next_tick = start + cfg->poll_ns;
+	next_stats = cfg->stats_ns ? start + cfg->stats_ns : UINT64_MAX;
+	deadline = cfg->duration_ns ? start + cfg->duration_ns : UINT64_MAX;
+	while (!stop_requested) {
+		uint64_t now;
+
+		err = ring_buffer__poll(rb, 100);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "xdpi: reading the event ring buffer failed: %s\n",
+				strerror(-err));
+			break;
+		}
+		now = mono_ns();
+		if (now >= next_tick) {
+			if (flowtrack_tick(ft, now))
+				fprintf(stderr, "xdpi: reading the flow map failed: %s\n",
+					strerror(errno));
+			next_tick = now + cfg->poll_ns;
+			counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
+			publish(state_dir, cfg->ifname, counters, &ingest.st, flowtrack_stats(ft),
+				flowtrack_records(ft));
+		}
+		if (now >= next_stats || stats_requested) {
+			stats_requested = 0;
+			next_stats = cfg->stats_ns ? now + cfg->stats_ns : UINT64_MAX;
+			counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
+			stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
+				    flowtrack_records(ft));
+		}
+		if (now >= deadline)
+			break;
+	}
+
+	/* Detach first: from here the counters can only be read, not grow. */
+	loader_detach(&att);
+	ring_buffer__consume(rb);
+	if (flowtrack_tick(ft, mono_ns()) || flowtrack_flush(ft))
+		fprintf(stderr, "xdpi: reading the flow map at exit failed: %s\n", strerror(errno));
+	counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
+	rc = 0;
+	if (!cfg->quiet)
+		stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
+			    flowtrack_records(ft));
+	if (stats_json && stats_write_json(stats_json, counters, &ingest.st, flowtrack_stats(ft),
+					   flowtrack_records(ft))) {
+		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
+		rc = 1;
+	}
+	if (state_dir) {
+		state_path(path, sizeof(path), state_dir, cfg->ifname);
+		unlink(path);
+	}
+cleanup:
+	loader_detach(&att);
+	if (out && output_close(out)) {
+		fprintf(stderr, "xdpi: writing records failed\n");
+		rc = 1;
+	}
+	flowtrack_free(ft);
+	if (store)
+		store->destroy(store);
+	ring_buffer__free(rb);
+	loader_close(skel);
+	return rc;
+}
+
+int cmd_stats(const struct xdpi_config *cfg, const char *state_dir)
+{
+	char path[512], buf[8192];
+	size_t n;
+	FILE *f;
+
+	state_path(path, sizeof(path), state_dir, cfg->ifname);
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "xdpi: no running 'xdpi run -i %s' found (%s: %s)\n", cfg->ifname,
+			path, strerror(errno));
+		return 1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* One "name":value per line, easy for people and for grep. */
+	for (char *p = buf; *p; p++) {
+		if (*p == '{' || *p == '}' || *p == '"')
+			continue;
+		if (*p == ',') {
+			putchar('\n');
+			continue;
+		}
+		putchar(*p == ':' ? '\t' : *p);
+	}
+	return 0;
+}

@@ -1,0 +1,119 @@
+#include "stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "flowtrack.h"
+#include "ingest.h"
+#include "xdpi/parse.h"
+
+static const char *const names[XDPI_C__MAX] = {
+	[XDPI_C_PACKETS] = "packets",
+	[XDPI_C_NON_IP] = "non_ip",
+	[XDPI_C_FLOW_PACKETS] = "flow_packets",
+	[XDPI_C_FLOWS_CREATED] = "flow_entries_created",
+	[XDPI_C_FLOW_UPDATE_FAIL] = "flow_table_full",
+	[XDPI_C_EV_START] = "events_flow_start",
+	[XDPI_C_EV_END] = "events_flow_end",
+	[XDPI_C_EV_SNIPPET] = "events_snippet",
+	[XDPI_C_EV_LOST] = "events_lost",
+	[XDPI_C_TRUNC_L2] = "truncated_l2",
+	[XDPI_C_TRUNC_L3] = "truncated_l3",
+	[XDPI_C_TRUNC_L4] = "truncated_l4",
+	[XDPI_C_BAD_IHL] = "bad_ip_header_length",
+	[XDPI_C_BAD_IP_LEN] = "bad_ip_total_length",
+	[XDPI_C_BAD_TCP_DOFF] = "bad_tcp_data_offset",
+	[XDPI_C_TCP_NULL] = "tcp_null",
+	[XDPI_C_TCP_XMAS] = "tcp_xmas",
+	[XDPI_C_TCP_SYN_FIN] = "tcp_syn_fin",
+	[XDPI_C_TCP_SYN_RST] = "tcp_syn_rst",
+	[XDPI_C_TCP_FIN_NO_ACK] = "tcp_fin_no_ack",
+	[XDPI_C_IPV6_EXT_LIMIT] = "ipv6_ext_header_limit",
+	[XDPI_C_IP_FRAGMENTS] = "ip_fragments",
+};
+
+const char *counter_name(enum xdpi_counter c)
+{
+	return c < XDPI_C__MAX && names[c] ? names[c] : "?";
+}
+
+int counters_read_kernel(int map_fd, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < XDPI_C__MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, vals)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (int c = 0; c < ncpus; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void counters_add_anomalies(uint64_t *c, uint32_t bits)
+{
+	for (int i = XDPI_ANOMALY_FIRST; bits && i <= XDPI_ANOMALY_LAST; i++)
+		if (bits & XDPI_ANOM(i))
+			c[i]++;
+}
+
+void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
+		 const struct flowtrack_stats *ft, uint64_t records)
+{
+	fprintf(f, "xdpi: %llu packets, %llu in flows, %llu non-IP; %llu records, "
+		"%llu flows exported\n",
+		(unsigned long long)c[XDPI_C_PACKETS], (unsigned long long)c[XDPI_C_FLOW_PACKETS],
+		(unsigned long long)c[XDPI_C_NON_IP], (unsigned long long)records,
+		(unsigned long long)ft->flows_exported);
+	fprintf(f, "  records by end reason: idle %llu, active %llu, fin %llu, rst %llu, end %llu\n",
+		(unsigned long long)ft->records[0], (unsigned long long)ft->records[1],
+		(unsigned long long)ft->records[2], (unsigned long long)ft->records[3],
+		(unsigned long long)ft->records[4]);
+	fprintf(f, "  events: flow-start %llu, flow-end %llu, snippets %llu (%llu bytes), "
+		"lost in kernel %llu, malformed %llu\n",
+		(unsigned long long)in->flow_start, (unsigned long long)in->flow_end,
+		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
+		(unsigned long long)c[XDPI_C_EV_LOST], (unsigned long long)in->malformed);
+	fprintf(f, "  anomalies:");
+	for (int i = XDPI_ANOMALY_FIRST; i <= XDPI_ANOMALY_LAST; i++)
+		fprintf(f, " %s %llu%s", names[i], (unsigned long long)c[i],
+			i < XDPI_ANOMALY_LAST ? "," : "\n");
+	if (c[XDPI_C_FLOW_UPDATE_FAIL] || ft->evicted)
+		fprintf(f, "  flow table full: %llu packets not counted, %llu flows evicted\n",
+			(unsigned long long)c[XDPI_C_FLOW_UPDATE_FAIL],
+			(unsigned long long)ft->evicted);
+}
+
+int stats_write_json(const char *path, const uint64_t *c, const struct ingest_stats *in,
+		     const struct flowtrack_stats *ft, uint64_t records)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\"type\":\"stats\"");
+	for (int i = 0; i < XDPI_C__MAX; i++)
+		fprintf(f, ",\"%s\":%llu", names[i], (unsigned long long)c[i]);
+	fprintf(f, ",\"ev_flow_start\":%llu,\"ev_flow_end\":%llu,\"ev_snippets\":%llu,"
+		"\"ev_snippet_bytes\":%llu,\"ev_malformed\":%llu,\"records\":%llu,"
+		"\"flows_exported\":%llu,\"flows_evicted\":%llu}\n",
+		(unsigned long long)in->flow_start, (unsigned long long)in->flow_end,
+		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
+		(unsigned long long)in->malformed, (unsigned long long)records,
+		(unsigned long long)ft->flows_exported, (unsigned long long)ft->evicted);
+	return fclose(f) ? -errno : 0;
+}

@@ -1,0 +1,25 @@
+/* Counters of one run: the kernel's per-CPU array (or the user path's copy
+ * of it), the event consumer and the tracker, printed as one summary. */
+#ifndef XDPI_STATS_H
+#define XDPI_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "xdpi/abi.h"
+
+struct ingest_stats;
+struct flowtrack_stats;
+
+const char *counter_name(enum xdpi_counter c);
+/* Sums the per-CPU counters map into out[XDPI_C__MAX]. 0 or -errno. */
+int counters_read_kernel(int map_fd, uint64_t *out);
+/* Adds every anomaly bit of a parse to the counters. */
+void counters_add_anomalies(uint64_t *c, uint32_t bits);
+
+void stats_print(FILE *f, const uint64_t *counters, const struct ingest_stats *in,
+		 const struct flowtrack_stats *ft, uint64_t records);
+int stats_write_json(const char *path, const uint64_t *counters,
+		     const struct ingest_stats *in, const struct flowtrack_stats *ft,
+		     uint64_t records);
+
+#endif

@@ -1,0 +1,23 @@
+/* The user-space datapath of `xdpi read`: the kernel program's steps (parse,
+ * sanity counters, flow update, events) run on captured frames, with the
+ * same shared headers, into a user-space flow table. */
+#ifndef XDPI_UPATH_H
+#define XDPI_UPATH_H
+
+#include <stdint.h>
+#include "flowtab.h"
+#include "ingest.h"
+
+struct upath {
+	struct flowtab *flows;      /* of struct xdpi_flow_val */
+	struct ingest *ingest;
+	uint32_t snippet_bytes;
+	uint32_t snippet_pkts;
+	uint64_t counters[XDPI_C__MAX];
+};
+
+/* frame starts with an Ethernet header; cut = bytes lost to the snap length. */
+void upath_packet(struct upath *u, const uint8_t *frame, uint32_t caplen,
+		  uint32_t cut, uint64_t ts_ns);
+
+#endif

@@ -1,0 +1,98 @@
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void fmt_time_us(char *buf, size_t len, uint64_t epoch_ns)
+{
+	time_t sec = (time_t)(epoch_ns / NSEC_PER_SEC);
+	unsigned usec = (unsigned)((epoch_ns % NSEC_PER_SEC) / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+}
+
+void fmt_addr(char *buf, size_t len, const uint8_t *addr, int family)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+uint64_t flow_key_hash(const struct xdpi_flow_key *k, uint64_t seed)
+{
+	uint64_t w[5], h = seed ^ 0x9e3779b97f4a7c15ULL;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++)
+		h = mix64(h ^ w[i]) + 0x9e3779b97f4a7c15ULL;
+	return h;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t real_ns(void) { return clock_ns(CLOCK_REALTIME); }
+
+int parse_size(const char *s, int binary, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1, base = binary ? 1024 : 1000;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	v = strtoull(s, &end, 10);
+	switch (tolower((unsigned char)*end)) {
+	case 'k': mul = base; end++; break;
+	case 'm': mul = base * base; end++; break;
+	case 'g': mul = base * base * base; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int parse_duration_ns(const char *s, uint64_t *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -1;
+	v = strtod(s, &end);
+	if (v < 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		v /= 1000.0;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		v *= 60.0;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	*out = (uint64_t)(v * 1e9);
+	return 0;
+}
