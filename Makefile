@@ -22,7 +22,7 @@ OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 HDRS     := $(wildcard include/xdpi/*.h src/*.h src/sink/*.h)
 
-.PHONY: all deps run test unit fuzz bench clean
+.PHONY: all deps run test unit tests-build fuzz bench clean
 all: $(BUILD)/xdpi
 
 deps:
@@ -49,14 +49,56 @@ $(BUILD)/xdpi: $(OBJS)
 $(BUILD):
 	@mkdir -p $@
 
+# ---- tests ----
+# Unit tests link the user-space modules; tests/unit/test_<module>.c each
+# become build/tests/test_<module> and, with ASan+UBSan, build/asan/test_<module>.
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+ASAN_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRCS))
+SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS  = $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) -Itests $(PKG_CFLAGS) $(SAN_FLAGS)
+ASAN_OBJS  := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+# BPF tests (tests/bpf/test_*.c) run the real programs with BPF_PROG_TEST_RUN.
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
+# One libFuzzer target per parser of untrusted bytes: fuzz/fuzz_<name>.c.
+FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/tests/test_bpf%: tests/bpf/test_bpf%.c $(LIB_OBJS) tests/check.h $(BUILD)/xdpi.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/asan/obj/%.o: src/%.c $(HDRS) $(BUILD)/xdpi.skel.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%: tests/unit/%.c $(ASAN_OBJS) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(BUILD)/xdpi.skel.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
+
+tests-build: all $(BUILD)/reject.bpf.o $(UNIT_BINS) $(ASAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+
+unit: $(UNIT_BINS) $(ASAN_BINS)
+	@for t in $(UNIT_BINS) $(ASAN_BINS); do $$t || exit 1; done
+
 run: deps all
 	@if [ -z "$(IFACE)" ]; then echo "make run: no default route; set IFACE=<interface>" >&2; exit 2; fi
 	$(BUILD)/xdpi run -i $(IFACE)
 
-test: deps all $(BUILD)/reject.bpf.o
+test: deps tests-build
 	@bash tests/run.sh
 
-fuzz: deps all
+fuzz: deps tests-build
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash tests/fuzz.sh
 
 bench: deps all

@@ -236,6 +236,9 @@ int xdpi_xdp(struct xdp_md *ctx)
 	}
 	if (!ts)
 		ts = bpf_ktime_get_ns();
+	/* Bytes in fragments are there, just not in the linear area the parser
+	 * reads: they must not look like a short IP packet. */
+	cut += bpf_xdp_get_buff_len(ctx) - (__u32)(data_end - data);
 #ifdef XDPI_TEST_VERIFIER_REJECT
 	ts += *(volatile __u8 *)(data + 64); /* unchecked read: must be rejected */
 #endif
@@ -254,7 +257,8 @@ int xdpi_tc(struct __sk_buff *skb)
 
 	if ((long)skb->data_end - (long)skb->data < (long)want)
 		bpf_skb_pull_data(skb, want);
-	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end, 0, &p);
+	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+			skb->len - (__u32)(skb->data_end - skb->data), &p);
 	account_tc(skb, &p, bpf_ktime_get_ns(), rc);
 	return TC_ACT_OK;
 }

@@ -8,7 +8,8 @@ PKGS=(
   libbpf-dev bpftool libxdp-dev           # BPF loader, skeleton generator
   libpcap-dev libelf-dev zlib1g-dev       # capture files, libbpf's deps
   libclang-rt-14-dev                      # ASan/UBSan/libFuzzer runtimes
-  iproute2 tcpdump python3                # live tests: netns, veth, reference capture
+  iproute2 tcpdump python3 ethtool        # live tests: netns, veth, reference capture, offloads
+  iputils-ping                            # live tests: resolve ARP/ND before counting
 )
 
 missing=()

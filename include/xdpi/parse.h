@@ -376,14 +376,21 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut
 	}
 	avail = end - (void *)ip6;
 	tot = xdpi_ntohs(ip6->payload_len) + sizeof(*ip6);
-	if (tot > avail + cut)
-		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
-
 	p->family = 6;
-	p->ip_len = tot;
+	p->ip_len = tot; /* as stated, also for jumbograms (RFC 2675): 40 */
 	xdpi_addr_copy(p->src, ip6->saddr, 16);
 	xdpi_addr_copy(p->dst, ip6->daddr, 16);
-	*l4_end = tot < avail ? (void *)ip6 + tot : end;
+	if (tot == sizeof(*ip6) && avail > sizeof(*ip6)) {
+		/* Length 0 with more data: a jumbogram (hop-by-hop jumbo option)
+		 * or an offloaded segment; the payload is what is there. */
+		if (ip6->nexthdr != XDPI_IPPROTO_HOPOPTS)
+			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+		*l4_end = end;
+	} else {
+		if (tot > avail + cut)
+			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+		*l4_end = tot < avail ? (void *)ip6 + tot : end;
+	}
 	c->pos = ip6 + 1;
 	nh = ip6->nexthdr;
 
@@ -395,7 +402,8 @@ XDPI_UNROLL
 			struct xdpi_ipv6_frag_hdr *fh = c->pos;
 			__u16 off;
 
-			if (!xdpi_has(fh, end, sizeof(*fh))) {
+			if (!xdpi_has(fh, end, sizeof(*fh)) ||
+			    (void *)fh + sizeof(*fh) > *l4_end) {
 				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
 				p->proto = nh;
 				return 1; /* keyed, but no L4 */
@@ -414,13 +422,15 @@ XDPI_UNROLL
 			struct xdpi_ipv6_opt_hdr *oh = c->pos;
 			__u32 len;
 
-			if (!xdpi_has(oh, end, sizeof(*oh))) {
+			if (!xdpi_has(oh, end, sizeof(*oh)) ||
+			    (void *)oh + sizeof(*oh) > *l4_end) {
 				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
 				p->proto = nh;
 				return 1;
 			}
 			len = ((__u32)oh->hdrlen + 1) * 8;
-			if (!xdpi_has(oh, end, len)) {
+			/* A header running past the payload length is cut short too. */
+			if (!xdpi_has(oh, end, len) || (void *)oh + len > *l4_end) {
 				p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L3);
 				p->proto = nh;
 				return 1;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Bad input gets a one-line, clear error and a non-zero exit: bad commands,
+# flags and values, unreadable or corrupt captures, missing privileges.
+set -u
+cd "$(dirname "$0")/../.."
+XDPI=${XDPI:-build/xdpi}
+PCAPS=../shared/pcap
+TMP=$(mktemp -d /tmp/xdpi-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0
+
+# expect EXIT_CODE PATTERN -- command...: exit code and a stderr line matching PATTERN.
+expect() {
+	local want_rc=$1 pattern=$2 rc
+	shift 3
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq "$want_rc" ] && grep -qE "$pattern" "$TMP/err"; then
+		pass=$((pass + 1))
+		echo "PASS [$rc] $*"
+	else
+		fail=$((fail + 1))
+		echo "FAIL $*: exit $rc (want $want_rc), stderr:"; sed 's/^/    /' "$TMP/err"
+	fi
+}
+
+expect 2 "unknown command 'frobnicate'" -- "$XDPI" frobnicate
+expect 2 "unknown option '--bogus'" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --bogus
+expect 2 "needs a value" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --idle-timeout
+expect 2 "invalid value 'soon' for --idle-timeout" -- "$XDPI" read x.pcap --idle-timeout soon
+expect 2 "invalid value '999' for --snippet-bytes" -- "$XDPI" read x.pcap --snippet-bytes 999
+expect 2 "invalid value '3000' for --ringbuf-size" -- "$XDPI" run -i xdpi-none0 --ringbuf-size 3000
+expect 2 "invalid value 'fast' for --xdp-mode" -- "$XDPI" run -i xdpi-none0 --xdp-mode fast
+expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
+expect 2 "which interface" -- "$XDPI" run
+expect 2 "which capture file" -- "$XDPI" read
+expect 1 "cannot open .*No such file" -- "$XDPI" read "$TMP/missing.pcap"
+expect 1 "is a directory" -- "$XDPI" read "$TMP"
+printf 'this is not a capture\n' >"$TMP/text.pcap"
+expect 1 "not a readable pcap/pcapng file" -- "$XDPI" read "$TMP/text.pcap"
+# A capture cut in the middle of a record: the frames before it still count.
+head -c 3000 "$PCAPS/ndpi-1kxun.pcap" >"$TMP/cut.pcap"
+expect 1 "corrupt" -- "$XDPI" read "$TMP/cut.pcap"
+if grep -q '"type":"flow"' "$TMP/out"; then
+	pass=$((pass + 1)); echo "PASS corrupt capture: records of the frames before the damage"
+else
+	fail=$((fail + 1)); echo "FAIL corrupt capture: no records for the frames before the damage"
+fi
+expect 1 "unknown interface 'nosuchif0'" -- "$XDPI" run -i nosuchif0
+expect 1 "no running 'xdpi run -i nosuchif0'" -- "$XDPI" stats -i nosuchif0 --state-dir "$TMP"
+# Without privileges: a clear message, not a libbpf error.
+if command -v setpriv >/dev/null; then
+	expect 1 "needs root" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all --bounding-set=-all "$XDPI" run -i nosuchif0
+	expect 1 "needs root" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all --bounding-set=-all "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --kernel
+	# Offline reading needs no privileges at all.
+	cp "$PCAPS/arkime-twovlan.pcap" "$TMP/" && chmod 644 "$TMP/arkime-twovlan.pcap" && chmod 755 "$TMP"
+	if setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$XDPI" read "$TMP/arkime-twovlan.pcap" -q | grep -q '"pkts_fwd":3'; then
+		pass=$((pass + 1)); echo "PASS read works without privileges"
+	else
+		fail=$((fail + 1)); echo "FAIL read without privileges"
+	fi
+fi
+# --help explains each command and exits 0.
+for c in run read stats; do
+	if "$XDPI" "$c" --help | grep -q "usage: xdpi $c"; then
+		pass=$((pass + 1)); echo "PASS $c --help"
+	else
+		fail=$((fail + 1)); echo "FAIL $c --help"
+	fi
+done
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
