@@ -132,7 +132,11 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	while (!stop_requested) {
 		uint64_t now;
 
+		/* The kernel skips wake-ups until a watermark, so the timeout is
+		 * the normal way out of the poll: drain whatever is queued. */
 		err = ring_buffer__poll(rb, 100);
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "xdpi: reading the event ring buffer failed: %s\n",
 				strerror(-err));

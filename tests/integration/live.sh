@@ -1,0 +1,665 @@
+#!/usr/bin/env bash
+# Live test of `xdpi run` on a veth pair between two network namespaces that
+# this script creates. Known traffic is sent across the pair and xdpi's flow
+# records must match it exactly: UDP by construction, TCP against an
+# independent tcpdump capture of the peer end. Covers XDP ingress + TC
+# egress, TC on both directions, and failures that must leave nothing
+# attached. Needs root; touches nothing outside its own namespaces.
+#
+# Prints one PASS/FAIL line per check and ends with `live: N passed, N failed`.
+# LIVE_KEEP_TMP=1 keeps the work directory (records, captures, logs).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+XDPI=$ROOT/build/xdpi
+REJECT_OBJ=$ROOT/build/reject.bpf.o
+
+# Unique namespace names; interface names live inside them, so fixed ones
+# cannot collide between parallel runs.
+NSA=xdpi-live-a-$$
+NSB=xdpi-live-b-$$
+IFA=vethA
+IFB=vethB
+A4=10.201.7.1
+B4=10.201.7.2
+A6=fd00::1
+B6=fd00::2
+
+# Traffic plan. UDP: count, payload bytes, source port, destination port.
+U4_BA=(500 100 41001 5001)   # IPv4 B->A: XDP ingress
+U4_AB=(300 200 41002 5002)   # IPv4 A->B: TC egress
+U6_BA=(50 300 41003 5003)    # IPv6 B->A: XDP ingress
+U6_AB=(30 120 41004 5004)    # IPv6 A->B: TC egress
+TCP_BYTES=2000000            # B (client) -> A (server), then a clean close
+TCP_SPORT=42001
+TCP_DPORT=5010
+# Second run, --ingress tc.
+T4_BA=(200 150 43001 6001)
+T4_AB=(100 250 43002 6002)
+T6_BA=(20 64 43003 6003)
+
+PASSED=0
+FAILED=0
+BG_PIDS=()
+TMP=
+
+pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
+
+# Setup problems make every later check meaningless: count one failure, stop.
+die() {
+	fail "$*"
+	exit 1
+}
+
+in_a() { ip netns exec "$NSA" "$@"; }
+in_b() { ip netns exec "$NSB" "$@"; }
+
+cleanup() {
+	local pid ns
+	trap - INT TERM
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	# Children of killed wrappers (timeout -> python) still sit in our
+	# namespaces; nothing else can be in them.
+	for ns in "$NSA" "$NSB"; do
+		if [ -e "/run/netns/$ns" ]; then
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null
+			done
+		fi
+	done
+	wait 2>/dev/null
+	for ns in "$NSA" "$NSB"; do
+		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		if [ "${LIVE_KEEP_TMP:-0}" = 1 ]; then
+			echo "live: kept $TMP" >&2
+		else
+			rm -rf "$TMP"
+		fi
+	fi
+}
+
+on_exit() {
+	local rc=$?
+	cleanup
+	echo "live: $PASSED passed, $FAILED failed"
+	if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# Starts "$@" in the background with output in $TMP/NAME.{out,err}; sets BG.
+bg_start() {
+	local name=$1
+	shift
+	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	BG=$!
+	BG_PIDS+=("$BG")
+}
+
+forget_pid() {
+	local p keep=()
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+# Waits up to SECS for background PID to exit and reaps it; sets WAIT_RC.
+# Returns 1 (and kills it) on timeout. A zombie still answers kill -0, so
+# the state in /proc tells when it has exited.
+wait_exit() {
+	local pid=$1 deadline=$((SECONDS + $2)) stat
+	while :; do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || break
+		stat=${stat##*) }
+		[ "${stat%% *}" = Z ] && break
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			forget_pid "$pid"
+			WAIT_RC=137
+			return 1
+		fi
+		sleep 0.05
+	done
+	wait "$pid"
+	WAIT_RC=$?
+	forget_pid "$pid"
+	return 0
+}
+
+# Waits up to SECS for PATTERN in FILE while PID lives.
+wait_line() {
+	local file=$1 pattern=$2 secs=$3 pid=$4 deadline=$((SECONDS + $3))
+	while ! grep -q -- "$pattern" "$file" 2>/dev/null; do
+		[ -e "/proc/$pid" ] || return 1
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+write_helper() {
+	cat >"$TMP/live.py" <<'PY'
+"""Traffic generators, attachment queries and record checks for live.sh."""
+import ctypes
+import json
+import os
+import platform
+import select
+import socket
+import struct
+import sys
+import time
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def udp_send(src, sport, dst, dport, count, size):
+    s = socket.socket(family(dst), socket.SOCK_DGRAM)
+    s.bind((src, int(sport)))
+    payload = b"x" * int(size)
+    for i in range(int(count)):
+        if s.sendto(payload, (dst, int(dport))) != len(payload):
+            sys.exit("short send")
+        # Paced well below the veth ring (256 frames), so nothing is dropped.
+        if i % 25 == 24:
+            time.sleep(0.002)
+    print("sent", count)
+
+
+def udp_sink(secs, *specs):
+    """Binds addr,port,expect sockets (so no ICMP unreachable is sent back)
+    and counts datagrams until all expected arrived or SECS passed."""
+    socks = {}
+    for spec in specs:
+        addr, port, expect = spec.split(",")
+        s = socket.socket(family(addr), socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        s.bind((addr, int(port)))
+        socks[s] = [port, int(expect), 0]
+    print("ready", flush=True)
+    deadline = time.monotonic() + float(secs)
+    while any(v[2] < v[1] for v in socks.values()):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        r, _, _ = select.select(list(socks), [], [], left)
+        for s in r:
+            s.recv(65536)
+            socks[s][2] += 1
+    print(" ".join("%s:%d" % (v[0], v[2]) for v in socks.values()), flush=True)
+
+
+def tcp_server(addr, port, secs):
+    ls = socket.socket(family(addr), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(1)
+    ls.settimeout(float(secs))
+    print("ready", flush=True)
+    c, _ = ls.accept()
+    c.settimeout(float(secs))
+    n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        n += len(b)
+    c.close()
+    print("received", n, flush=True)
+
+
+def tcp_client(src, sport, dst, dport, nbytes):
+    s = socket.socket(family(dst), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(20)
+    s.bind((src, int(sport)))
+    s.connect((dst, int(dport)))
+    s.sendall(b"y" * int(nbytes))
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):  # until the server's FIN: a clean four-way close
+        pass
+    s.close()
+    print("sent", nbytes)
+
+
+def tcx_count(ifname):
+    """Programs on the TCX ingress and egress hooks of IFNAME, from
+    BPF_PROG_QUERY (bpftool here predates TCX and does not list them)."""
+    nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280,
+          "s390x": 351, "ppc64le": 361}.get(platform.machine())
+    if nr is None:
+        sys.exit("no bpf syscall number for " + platform.machine())
+    libc = ctypes.CDLL(None, use_errno=True)
+    idx = socket.if_nametoindex(ifname)
+    out = []
+    for attach_type in (46, 47):  # BPF_TCX_INGRESS, BPF_TCX_EGRESS
+        attr = ctypes.create_string_buffer(64)
+        struct.pack_into("=II", attr, 0, idx, attach_type)
+        if libc.syscall(nr, 16, attr, 64) != 0:  # BPF_PROG_QUERY
+            sys.exit("BPF_PROG_QUERY: " + os.strerror(ctypes.get_errno()))
+        out.append(struct.unpack_from("=I", attr, 24)[0])
+    print("ingress %d egress %d" % tuple(out))
+
+
+def read_pcap(path):
+    """{(proto, src, sport, dst, dport): [pkts, l3 bytes, tcp flags OR]} from
+    an Ethernet pcap; L3 bytes as xdpi counts them."""
+    flows = {}
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        raise ValueError("not a pcap file")
+    if struct.unpack_from(e + "I", data, 20)[0] != 1:
+        raise ValueError("not Ethernet")
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from(e + "I", data, off + 8)[0]
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        et = struct.unpack_from("!H", pkt, 12)[0]
+        l3 = pkt[14:]
+        if et == 0x0800:
+            ihl = (l3[0] & 15) * 4
+            length = struct.unpack_from("!H", l3, 2)[0]
+            proto = l3[9]
+            src, dst = socket.inet_ntop(socket.AF_INET, l3[12:16]), \
+                socket.inet_ntop(socket.AF_INET, l3[16:20])
+            l4 = l3[ihl:]
+        elif et == 0x86DD:
+            length = struct.unpack_from("!H", l3, 4)[0] + 40
+            proto = l3[6]
+            src, dst = socket.inet_ntop(socket.AF_INET6, l3[8:24]), \
+                socket.inet_ntop(socket.AF_INET6, l3[24:40])
+            l4 = l3[40:]
+        else:
+            continue
+        sport = dport = flags = 0
+        if proto in (6, 17):
+            sport, dport = struct.unpack_from("!HH", l4, 0)
+        if proto == 6:
+            flags = l4[13]
+        v = flows.setdefault((proto, src, sport, dst, dport), [0, 0, 0])
+        v[0] += 1
+        v[1] += length
+        v[2] |= flags
+    return flows
+
+
+def check(jsonl, stats_path, pcap, expect_path, ifname):
+    """Prints PASS/FAIL lines. Expectations, one a line, '|'-separated:
+    name|proto|src|sport|dst|dport|pkts_fwd|pkts_rev|bytes_fwd|bytes_rev|reasons
+    A count of "pcap" takes the value from the reference capture."""
+    recs = []
+    with open(jsonl) as f:
+        for line in f:
+            if line.strip():
+                recs.append(json.loads(line))
+    ref = read_pcap(pcap) if pcap != "-" else {}
+    flows = [r for r in recs if r.get("type") == "flow"]
+    total = 0
+
+    def say(ok, msg):
+        print(("PASS " if ok else "FAIL ") + msg)
+
+    with open(expect_path) as f:
+        lines = [l.rstrip("\n") for l in f if l.strip()]
+    for line in lines:
+        (name, proto, src, sport, dst, dport, pf, pr, bf, br, reasons) = line.split("|")
+        proto, sport, dport = int(proto), int(sport), int(dport)
+        fkey = (proto, src, sport, dst, dport)
+        rkey = (proto, dst, dport, src, sport)
+        rf, rr = ref.get(fkey, [0, 0, 0]), ref.get(rkey, [0, 0, 0])
+        want = []
+        for val, refval in ((pf, rf[0]), (pr, rr[0]), (bf, rf[1]), (br, rr[1])):
+            want.append(refval if val == "pcap" else int(val))
+        total += want[0] + want[1]
+
+        same = [r for r in flows if (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"],
+                                     r["dst_port"]) == fkey]
+        flipped = [r for r in flows if (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"],
+                                        r["dst_port"]) == rkey]
+        if len(same) != 1:
+            say(False, "%s: expected 1 record %s:%d -> %s:%d proto %d, found %d "
+                "(%d with src/dst swapped)" % (name, src, sport, dst, dport, proto,
+                                                len(same), len(flipped)))
+            for r in same + flipped:
+                print("     " + json.dumps(r))
+            continue
+        r = same[0]
+        say(True, "%s: one record, fwd = first packet's direction (%s:%d -> %s:%d)"
+            % (name, src, sport, dst, dport))
+        got = [r["pkts_fwd"], r["pkts_rev"], r["bytes_fwd"], r["bytes_rev"]]
+        extra = ""
+        if proto != 6:
+            extra = " (reference capture: %d/%d pkts)" % (rf[0], rr[0])
+        say(got[:2] == want[:2], "%s: packets fwd/rev %d/%d, expected %d/%d%s"
+            % (name, got[0], got[1], want[0], want[1], extra))
+        say(got[2:] == want[2:], "%s: bytes fwd/rev %d/%d, expected %d/%d"
+            % (name, got[2], got[3], want[2], want[3]))
+        meta_ok = (r["ifname"] == ifname and r["vlan"] is None
+                   and r["end_reason"] in reasons.split(","))
+        say(meta_ok, "%s: ifname %s vlan %s end_reason %s (expected %s, null, %s)"
+            % (name, r["ifname"], r["vlan"], r["end_reason"], ifname, reasons))
+        if proto == 6:
+            say((r["tcp_flags_fwd"], r["tcp_flags_rev"]) == (rf[2], rr[2]),
+                "%s: tcp flags fwd/rev 0x%02x/0x%02x, reference capture 0x%02x/0x%02x"
+                % (name, r["tcp_flags_fwd"], r["tcp_flags_rev"], rf[2], rr[2]))
+
+    bad_if = [r for r in flows if r["ifname"] != ifname]
+    say(not bad_if and flows, "all %d records carry ifname %s (%d do not)"
+        % (len(flows), ifname, len(bad_if)))
+    with open(stats_path) as f:
+        st = json.load(f)
+    say(st.get("events_lost") == 0, "stats: events_lost %s, expected 0" % st.get("events_lost"))
+    say(st.get("flow_table_full") == 0, "stats: flow_table_full %s, expected 0"
+        % st.get("flow_table_full"))
+    say(st.get("packets", -1) >= total, "stats: packets %s >= %d checked above"
+        % (st.get("packets"), total))
+    say(st.get("records") == len(flows), "stats: records %s = %d lines written"
+        % (st.get("records"), len(flows)))
+
+
+if __name__ == "__main__":
+    cmds = {"udp-send": udp_send, "sink": udp_sink, "tcp-server": tcp_server,
+            "tcp-client": tcp_client, "tcx-count": tcx_count, "check": check}
+    cmds[sys.argv[1]](*sys.argv[2:])
+PY
+}
+
+# ---- setup -------------------------------------------------------------
+
+setup() {
+	local pair
+	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
+	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
+	[ -f "$REJECT_OBJ" ] || die "setup: $REJECT_OBJ missing (run make $REJECT_OBJ)"
+	for tool in ip ethtool tcpdump python3 ping timeout; do
+		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
+	done
+	TMP=$(mktemp -d /tmp/xdpi-live.XXXXXX) || die "setup: mktemp"
+	write_helper
+
+	ip netns add "$NSA" || die "setup: ip netns add $NSA"
+	ip netns add "$NSB" || die "setup: ip netns add $NSB"
+	# Both ends are created directly inside the namespaces.
+	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" ||
+		die "setup: veth pair"
+	for pair in "$NSA $IFA $A4 $A6" "$NSB $IFB $B4 $B6"; do
+		set -- $pair
+		ip -n "$1" addr add "$3/24" dev "$2" &&
+			ip -n "$1" addr add "$4/64" dev "$2" nodad &&
+			ip -n "$1" link set "$2" up || die "setup: addresses on $2"
+		# Merged packets (TSO/GSO/GRO) would make xdpi's TC egress and
+		# tcpdump count differently sized packets: one frame, one packet.
+		ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
+			die "setup: ethtool -K $2 tso off gso off gro off"
+	done
+}
+
+# Resolves ARP and ND both ways so that no first datagram waits on them.
+# The IPv4 echoes make one ICMP flow of 2+2 packets, checked below.
+pings() {
+	in_b ping -n -q -c 1 -W 3 "$A4" >/dev/null &&
+		in_a ping -n -q -c 1 -W 3 "$B4" >/dev/null &&
+		in_b ping -n -q -c 1 -W 3 "$A6" >/dev/null &&
+		in_a ping -n -q -c 1 -W 3 "$B6" >/dev/null
+}
+
+# xdp: "prog/xdp" in ip -d link; tcx: "ingress N egress M".
+xdp_attached() { ip -n "$NSA" -d link show dev "$IFA" | grep -q 'prog/xdp'; }
+tcx_state() { in_a timeout 10 python3 "$TMP/live.py" tcx-count "$IFA" 2>&1; }
+
+# Checks what is attached to vethA: WANT_XDP yes|no, WANT_TCX "ingress N egress M".
+check_attached() {
+	local what=$1 want_xdp=$2 want_tcx=$3 xdp=no tcx
+	xdp_attached && xdp=yes
+	tcx=$(tcx_state)
+	if [ "$xdp" = "$want_xdp" ] && [ "$tcx" = "$want_tcx" ]; then
+		pass "$what: xdp $xdp, tcx $tcx"
+	else
+		fail "$what: xdp $xdp, tcx $tcx (expected xdp $want_xdp, tcx $want_tcx)"
+	fi
+}
+
+# Starts xdpi in namespace A with $1 as a name for its files, waits for it
+# to attach; sets XDPI_PID. Returns 1 if it does not attach.
+start_xdpi() {
+	local name=$1
+	shift
+	bg_start "$name" ip netns exec "$NSA" "$XDPI" run -i "$IFA" \
+		-w "$TMP/$name.jsonl" --stats-json "$TMP/$name.stats.json" \
+		--state-dir "$TMP/state" --duration 100s "$@"
+	XDPI_PID=$BG
+	if ! wait_line "$TMP/$name.err" watching 15 "$XDPI_PID"; then
+		echo "     xdpi stderr: $(tail -n 5 "$TMP/$name.err")"
+		return 1
+	fi
+}
+
+# Stops xdpi with SIGINT and checks that it exits 0 and leaves nothing attached.
+stop_xdpi() {
+	local name=$1
+	kill -INT "$XDPI_PID"
+	if ! wait_exit "$XDPI_PID" 20; then
+		fail "$name: xdpi did not exit within 20s of SIGINT"
+		return
+	fi
+	if [ "$WAIT_RC" -eq 0 ]; then
+		pass "$name: xdpi exited 0 after SIGINT"
+	else
+		fail "$name: xdpi exited $WAIT_RC after SIGINT: $(tail -n 3 "$TMP/$name.err")"
+	fi
+	# Detach is explicit on the way out: no grace period here.
+	check_attached "$name: after SIGINT exit" no "ingress 0 egress 0"
+}
+
+start_sink() { # NS NAME SPEC...
+	local ns=$1 name=$2
+	shift 2
+	bg_start "$name" timeout 20 ip netns exec "$ns" python3 "$TMP/live.py" sink 15 "$@"
+	wait_line "$TMP/$name.out" ready 10 "$BG" || die "$name: UDP sink did not start"
+	eval "${name//-/_}_PID=$BG"
+}
+
+wait_sink() { # NAME PID
+	wait_exit "$2" 20
+	echo "     $1 received: $(tail -n 1 "$TMP/$1.out")"
+}
+
+udp_burst() { # NS SRC DST SPEC(count size sport dport)
+	local ns=$1 src=$2 dst=$3
+	shift 3
+	timeout 20 ip netns exec "$ns" python3 "$TMP/live.py" udp-send "$src" "$3" "$dst" "$4" "$1" "$2" \
+		>/dev/null || die "udp burst $src:$3 -> $dst:$4 failed"
+}
+
+# One expectation line for the checker.
+expect() { # name proto src sport dst dport pf pr bf br reasons
+	local IFS='|'
+	echo "$*" >>"$EXPECT"
+}
+expect_udp() { # name src dst SPEC(count size sport dport) l3-header-bytes
+	local name=$1 src=$2 dst=$3 n=$4 size=$5 sport=$6 dport=$7 hdr=$8
+	expect "$name" 17 "$src" "$sport" "$dst" "$dport" "$n" 0 $((n * (hdr + 8 + size))) 0 end,idle
+}
+
+run_checker() { # jsonl stats pcap expect
+	local line rc
+	in_a timeout 30 python3 "$TMP/live.py" check "$@" "$IFA" >"$TMP/check.out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		PASS*) PASSED=$((PASSED + 1)) ;;
+		FAIL*) FAILED=$((FAILED + 1)) ;;
+		esac
+		echo "$line"
+	done <"$TMP/check.out"
+	[ "$rc" -eq 0 ] || fail "checker exited $rc"
+}
+
+# Fails unless the veth pair dropped nothing: the exact counts assume it.
+check_no_drops() {
+	local what=$1 a b
+	a=$(ip -n "$NSA" -s link show dev "$IFA" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
+	b=$(ip -n "$NSB" -s link show dev "$IFB" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
+	if [ "$a" = 0 ] && [ "$b" = 0 ]; then
+		pass "$what: veth pair dropped nothing (rx+tx dropped: $IFA $a, $IFB $b)"
+	else
+		fail "$what: veth pair dropped packets (rx+tx dropped: $IFA $a, $IFB $b); counts cannot be exact"
+	fi
+}
+
+# ---- scenario 1: XDP ingress, TC egress, checked against tcpdump ------------
+
+scenario_xdp() {
+	local s=xdp tcpdump_pid srv_pid
+	echo "-- xdpi run -i $IFA (XDP ingress, TC egress)"
+	start_xdpi $s --idle-timeout 60s || die "$s: xdpi did not attach"
+	pass "$s: xdpi attached: $(grep -m1 watching "$TMP/$s.err")"
+	check_attached "$s: while running" yes "ingress 0 egress 1"
+
+	# Independent reference capture of the same link, from the other end.
+	bg_start tcpdump ip netns exec "$NSB" tcpdump -i "$IFB" -nn -s 128 -U --immediate-mode \
+		-Z root -w "$TMP/ref.pcap"
+	tcpdump_pid=$BG
+	wait_line "$TMP/tcpdump.err" "listening on" 10 "$tcpdump_pid" || die "$s: tcpdump did not start"
+
+	start_sink "$NSA" sink-a "$A4,${U4_BA[3]},${U4_BA[0]}" "$A6,${U6_BA[3]},${U6_BA[0]}"
+	start_sink "$NSB" sink-b "$B4,${U4_AB[3]},${U4_AB[0]}" "$B6,${U6_AB[3]},${U6_AB[0]}"
+	pings || die "$s: ping between the namespaces failed"
+
+	udp_burst "$NSB" "$B4" "$A4" "${U4_BA[@]}"
+	udp_burst "$NSA" "$A4" "$B4" "${U4_AB[@]}"
+	udp_burst "$NSB" "$B6" "$A6" "${U6_BA[@]}"
+	udp_burst "$NSA" "$A6" "$B6" "${U6_AB[@]}"
+	wait_sink sink-a "$sink_a_PID"
+	wait_sink sink-b "$sink_b_PID"
+
+	bg_start tcp-server timeout 30 ip netns exec "$NSA" python3 "$TMP/live.py" tcp-server "$A4" "$TCP_DPORT" 20
+	srv_pid=$BG
+	wait_line "$TMP/tcp-server.out" ready 10 "$srv_pid" || die "$s: TCP server did not start"
+	timeout 30 ip netns exec "$NSB" python3 "$TMP/live.py" tcp-client "$B4" "$TCP_SPORT" "$A4" \
+		"$TCP_DPORT" "$TCP_BYTES" >/dev/null 2>"$TMP/tcp-client.err" ||
+		fail "$s: TCP client failed: $(tail -n 1 "$TMP/tcp-client.err")"
+	wait_exit "$srv_pid" 20
+	if grep -qx "received $TCP_BYTES" "$TMP/tcp-server.out"; then
+		pass "$s: TCP transfer of $TCP_BYTES bytes completed"
+	else
+		fail "$s: TCP transfer: server says '$(tail -n 1 "$TMP/tcp-server.out")'"
+	fi
+
+	# Immediate mode already delivered every frame; a short pause covers
+	# the last ACKs in flight.
+	sleep 0.3
+	kill -INT "$tcpdump_pid"
+	wait_exit "$tcpdump_pid" 10 || fail "$s: tcpdump did not exit"
+	if grep -q "^0 packets dropped by kernel" "$TMP/tcpdump.err"; then
+		pass "$s: reference capture complete: $(grep -m1 'packets captured' "$TMP/tcpdump.err")"
+	else
+		fail "$s: reference capture lost packets: $(tr '\n' ' ' <"$TMP/tcpdump.err")"
+	fi
+	check_no_drops "$s"
+	stop_xdpi $s
+
+	EXPECT=$TMP/$s.expect
+	: >"$EXPECT"
+	expect_udp "udp4 B->A (XDP)" "$B4" "$A4" "${U4_BA[@]}" 20
+	expect_udp "udp4 A->B (TC egress)" "$A4" "$B4" "${U4_AB[@]}" 20
+	expect_udp "udp6 B->A (XDP)" "$B6" "$A6" "${U6_BA[@]}" 40
+	expect_udp "udp6 A->B (TC egress)" "$A6" "$B6" "${U6_AB[@]}" 40
+	# ping: 56 bytes of data, 84-byte packets; B pinged first.
+	expect "icmp4 echo both ways" 1 "$B4" 0 "$A4" 0 2 2 168 168 end,idle
+	expect "tcp B->A" 6 "$B4" "$TCP_SPORT" "$A4" "$TCP_DPORT" pcap pcap pcap pcap fin,end
+	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" "$TMP/ref.pcap" "$EXPECT"
+}
+
+# ---- scenario 2: TC on both directions ---------------------------------
+
+scenario_tc() {
+	local s=tc
+	echo "-- xdpi run -i $IFA --ingress tc (TC ingress and egress)"
+	start_xdpi $s --ingress tc --idle-timeout 60s || die "$s: xdpi did not attach"
+	pass "$s: xdpi attached: $(grep -m1 watching "$TMP/$s.err")"
+	check_attached "$s: while running" no "ingress 1 egress 1"
+
+	start_sink "$NSA" sink-a2 "$A4,${T4_BA[3]},${T4_BA[0]}" "$A6,${T6_BA[3]},${T6_BA[0]}"
+	start_sink "$NSB" sink-b2 "$B4,${T4_AB[3]},${T4_AB[0]}"
+	udp_burst "$NSB" "$B4" "$A4" "${T4_BA[@]}"
+	udp_burst "$NSA" "$A4" "$B4" "${T4_AB[@]}"
+	udp_burst "$NSB" "$B6" "$A6" "${T6_BA[@]}"
+	wait_sink sink-a2 "$sink_a2_PID"
+	wait_sink sink-b2 "$sink_b2_PID"
+	check_no_drops "$s"
+	stop_xdpi $s
+
+	EXPECT=$TMP/$s.expect
+	: >"$EXPECT"
+	expect_udp "tc udp4 B->A (TC ingress)" "$B4" "$A4" "${T4_BA[@]}" 20
+	expect_udp "tc udp4 A->B (TC egress)" "$A4" "$B4" "${T4_AB[@]}" 20
+	expect_udp "tc udp6 B->A (TC ingress)" "$B6" "$A6" "${T6_BA[@]}" 40
+	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" - "$EXPECT"
+}
+
+# ---- failure paths ------------------------------------------------------
+
+scenario_errors() {
+	local rc out deadline
+	echo "-- failure paths"
+	out=$(in_a timeout 20 "$XDPI" run -i nosuchif0 -w "$TMP/none.jsonl" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [[ $out == *"unknown interface"* ]]; then
+		pass "unknown interface: exit $rc, '$out'"
+	else
+		fail "unknown interface: exit $rc, expected non-zero and 'unknown interface': '$out'"
+	fi
+
+	out=$(in_a timeout 30 "$XDPI" run -i "$IFA" --bpf-object "$REJECT_OBJ" \
+		--state-dir "$TMP/state" -w "$TMP/reject.jsonl" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [[ $out == *verifier* ]]; then
+		pass "verifier rejection: exit $rc, '$(grep -m1 verifier <<<"$out")'"
+	else
+		fail "verifier rejection: exit $rc, expected non-zero and 'verifier': '$(head -n 3 <<<"$out")'"
+	fi
+	check_attached "verifier rejection: afterwards" no "ingress 0 egress 0"
+
+	# SIGKILL: no cleanup code runs; the kernel must release the links with
+	# the process's file descriptors (asynchronously, hence the short poll).
+	start_xdpi killed --idle-timeout 60s || die "killed: xdpi did not attach"
+	check_attached "SIGKILL: before" yes "ingress 0 egress 1"
+	kill -KILL "$XDPI_PID"
+	wait_exit "$XDPI_PID" 10
+	deadline=$((SECONDS + 5))
+	while { xdp_attached || [ "$(tcx_state)" != "ingress 0 egress 0" ]; } &&
+		[ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	check_attached "SIGKILL: after the process died" no "ingress 0 egress 0"
+}
+
+main() {
+	trap on_exit EXIT
+	trap 'echo "live: interrupted" >&2; exit 130' INT
+	trap 'echo "live: terminated" >&2; exit 143' TERM
+	setup
+	scenario_xdp
+	scenario_tc
+	scenario_errors
+}
+
+main "$@"
