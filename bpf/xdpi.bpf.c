@@ -222,8 +222,8 @@ int xdpi_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdpi_pkt p;
-	__u64 ts = 0;
 	__u32 cut = 0;
+	__u64 ts;
 	int rc;
 
 	if (replay_ts) {
@@ -232,10 +232,12 @@ int xdpi_xdp(struct xdp_md *ctx)
 		if ((void *)(m + 1) <= data && m->magic == XDPI_META_TS_MAGIC) {
 			ts = m->ts_ns;
 			cut = m->cut;
+		} else {
+			ts = bpf_ktime_get_ns();
 		}
-	}
-	if (!ts)
+	} else {
 		ts = bpf_ktime_get_ns();
+	}
 	/* Bytes in fragments are there, just not in the linear area the parser
 	 * reads: they must not look like a short IP packet. */
 	cut += bpf_xdp_get_buff_len(ctx) - (__u32)(data_end - data);

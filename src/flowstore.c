@@ -16,7 +16,7 @@ void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 		const struct xdpi_flow_val *v =
 			(const void *)((const char *)percpu + (size_t)c * stride);
 
-		if (!v->first_ns && !v->dir[0].pkts && !v->dir[1].pkts)
+		if (!v->seen)
 			continue;
 		if (!have || v->first_ns < out->first_ns) {
 			out->first_ns = v->first_ns;
@@ -34,6 +34,7 @@ void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 		}
 		have = 1;
 	}
+	out->seen = (uint8_t)have;
 }
 
 /* ---- kernel map ---- */

@@ -24,8 +24,8 @@ struct flowstore *flowstore_kernel_new(int map_fd, uint32_t batch);
 /* User-space table of struct xdpi_flow_val, owned by the caller. */
 struct flowstore *flowstore_user_new(struct flowtab *table);
 
-/* Folds per-CPU copies of a flow into one value. Slots of CPUs that never
- * saw the flow are all zero and are skipped. */
+/* Folds per-CPU copies of a flow into one value. Copies of CPUs that never
+ * saw the flow (seen == 0) are skipped. */
 void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 		    size_t stride);
 

@@ -46,7 +46,9 @@ struct xdpi_flow_val {
 	__u8  first_dir;   /* direction of the first packet seen */
 	__u8  icmp_type;   /* of the first ICMP/ICMPv6 packet */
 	__u8  icmp_code;
-	__u8  _pad[5];
+	__u8  seen;        /* this CPU's copy holds data; other CPUs' copies
+			    * of an entry start zeroed */
+	__u8  _pad[4];
 };
 
 enum xdpi_event_type {

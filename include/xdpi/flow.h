@@ -61,6 +61,7 @@ static __always_inline void xdpi_flow_val_init(struct xdpi_flow_val *v,
 	v->first_dir = dir;
 	v->icmp_type = p->icmp_type;
 	v->icmp_code = p->icmp_code;
+	v->seen = 1;
 }
 
 /* Accounts one packet. Returns the TCP FIN/RST bits that this packet sets
@@ -70,7 +71,12 @@ static __always_inline __u8 xdpi_flow_val_update(struct xdpi_flow_val *v,
 						 __u8 dir, __u64 ts)
 {
 	struct xdpi_dir_stats *d = &v->dir[dir & 1];
-	__u8 fresh = p->tcp_flags & ~d->tcp_flags & (XDPI_TCP_FIN | XDPI_TCP_RST);
+	__u8 fresh;
+
+	/* A per-CPU entry made on another CPU reads as zeros here. */
+	if (!v->seen)
+		xdpi_flow_val_init(v, p, dir, ts);
+	fresh = p->tcp_flags & ~d->tcp_flags & (XDPI_TCP_FIN | XDPI_TCP_RST);
 
 	d->pkts++;
 	d->bytes += p->ip_len;

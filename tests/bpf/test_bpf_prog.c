@@ -31,6 +31,8 @@
 #define MAX_FLOWS  4096
 #define RINGBUF_SZ (1u << 20)
 
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* ---------------------------------------------------------------------- */
 /* Frame building                                                          */
 /* ---------------------------------------------------------------------- */
@@ -412,9 +414,13 @@ static void run_meta(struct env *e, const struct frame *f, uint64_t ts, uint32_t
 	CHECK_EQ(ret, XDP_PASS, "xdp verdict with metadata");
 }
 
-static int drain(struct env *e)
+/* Collects every queued event into e->ev. */
+static void drain(struct env *e)
 {
-	return ring_buffer__consume(e->rb);
+	int n = ring_buffer__consume(e->rb);
+
+	CHECK(n >= 0, "ring_buffer__consume: %d", n);
+	CHECK(!e->overflow, "%d events beyond the %d kept", e->overflow, MAX_EVENTS);
 }
 
 static void counters(struct env *e, uint64_t *c)
@@ -501,105 +507,8 @@ static uint64_t now_ns(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* UDP conversation                                                        */
+/* Expected events                                                         */
 /* ---------------------------------------------------------------------- */
-
-static void test_udp(enum prog p)
-{
-	struct env *e = env_open(&defaults);
-	struct frame *f = malloc(sizeof(*f)), *ab = malloc(sizeof(*ab));
-	static const uint32_t sizes[5] = { 10, 300, 0, 7, 1 };
-	uint64_t bytes[2] = { 0 }, c[XDPI_C__MAX], t0, t1;
-	struct xdpi_flow_key key, keys[4];
-	struct xdpi_flow_val v;
-	int starts = 0, snips = 0;
-	uint8_t dir_ab;
-
-	printf("udp conversation (%s)\n", prog_name[p]);
-	if (!e || !f || !ab)
-		goto out;
-	/* A is the higher endpoint, so first_dir is HI_LO: not the zero default. */
-	build(ab, udp4("10.0.0.9", 5353, "10.0.0.1", 53, 0));
-	dir_ab = key_of(ab, &key);
-	CHECK_EQ(dir_ab, XDPI_DIR_HI_LO, "direction of A->B");
-
-	t0 = now_ns();
-	for (int i = 0; i < 5; i++) {
-		int from_a = i < 3;
-		struct spec s = from_a ? udp4("10.0.0.9", 5353, "10.0.0.1", 53, sizes[i])
-				       : udp4("10.0.0.1", 53, "10.0.0.9", 5353, sizes[i]);
-
-		s.fill = (uint8_t)(i * 40);
-		build(f, s);
-		run(e, p, f);
-		bytes[from_a ? dir_ab : !dir_ab] += ip_len(f);
-	}
-	t1 = now_ns();
-
-	CHECK_EQ(flow_count(e, keys, 4), 1, "flow entries");
-	CHECK(key_eq(&keys[0], &key), "the only flow has the canonical key");
-	flow_of(e, ab, &v, NULL);
-	CHECK_EQ(v.dir[dir_ab].pkts, 3, "A->B packets");
-	CHECK_EQ(v.dir[!dir_ab].pkts, 2, "B->A packets");
-	CHECK_EQ(v.dir[dir_ab].bytes, bytes[dir_ab], "A->B bytes");
-	CHECK_EQ(v.dir[!dir_ab].bytes, bytes[!dir_ab], "B->A bytes");
-	CHECK_EQ(v.dir[dir_ab].bytes, 3 * 28 + 10 + 300 + 0, "A->B bytes (literal)");
-	CHECK_EQ(v.first_dir, dir_ab, "first_dir");
-	CHECK(v.first_ns >= t0 && v.first_ns <= v.last_ns && v.last_ns <= t1,
-	      "timestamps %llu..%llu outside the run %llu..%llu",
-	      (unsigned long long)v.first_ns, (unsigned long long)v.last_ns,
-	      (unsigned long long)t0, (unsigned long long)t1);
-
-	drain(e);
-	for (int i = 0; i < e->nev; i++) {
-		const struct xdpi_event *h = &e->ev[i].rec.hdr;
-
-		CHECK(key_eq(&h->key, &key), "event %d key", i);
-		if (h->type == XDPI_EV_FLOW_START) {
-			starts++;
-			CHECK_EQ(i, 0, "flow start is the first event");
-			CHECK_EQ(h->dir, dir_ab, "flow start direction");
-			CHECK_EQ(h->pkt_len, 28 + 10, "flow start pkt_len");
-			CHECK_EQ(h->len, 0, "flow start carries no bytes");
-			CHECK_EQ(e->ev[i].size, sizeof(struct xdpi_event), "flow start record size");
-		} else if (h->type == XDPI_EV_SNIPPET) {
-			snips++;
-		} else {
-			CHECK(0, "unexpected event type %u", h->type);
-		}
-	}
-	CHECK_EQ(starts, 1, "flow-start events");
-	/* Payload-carrying packets only: the empty datagram gives none. */
-	CHECK_EQ(snips, 4, "snippet events");
-	counters(e, c);
-	CHECK_EQ(c[XDPI_C_PACKETS], 5, "packets counter");
-	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 5, "flow_packets counter");
-	CHECK_EQ(c[XDPI_C_FLOWS_CREATED], 1, "flows_created counter");
-	CHECK_EQ(c[XDPI_C_EV_START], 1, "ev_start counter");
-	CHECK_EQ(c[XDPI_C_EV_SNIPPET], 4, "ev_snippet counter");
-	CHECK_EQ(c[XDPI_C_EV_LOST], 0, "ev_lost counter");
-out:
-	free(f);
-	free(ab);
-	if (e)
-		env_close(e);
-}
-
-/* ---------------------------------------------------------------------- */
-/* TCP: flags, flow-end and snippet events                                 */
-/* ---------------------------------------------------------------------- */
-
-#define SYN XDPI_TCP_SYN
-#define ACK XDPI_TCP_ACK
-#define FIN XDPI_TCP_FIN
-#define RST XDPI_TCP_RST
-#define PSH XDPI_TCP_PSH
-
-struct step {
-	int client;       /* sent by the client */
-	uint8_t flags;
-	uint32_t payload;
-};
 
 struct want {
 	uint32_t type;
@@ -607,28 +516,15 @@ struct want {
 	uint8_t index;    /* snippets: packet index in its direction */
 };
 
-struct tcp_case {
-	const char *name;
-	uint16_t cport;
-	const struct step *steps;
-	int nsteps;
-	const struct want *want;
-	int nwant;
-	uint8_t client_flags, server_flags;
-	uint8_t client_snips, server_snips;
-};
-
-static struct spec tcp_step(const struct tcp_case *tc, int i)
+/* For a failure message: what did arrive. */
+static void dump_events(const struct env *e, const char *name)
 {
-	const struct step *s = &tc->steps[i];
-	struct spec sp = s->client ? tcp4("192.168.1.20", tc->cport, "192.168.1.1", 443,
-					  s->flags, s->payload)
-				   : tcp4("192.168.1.1", 443, "192.168.1.20", tc->cport,
-					  s->flags, s->payload);
+	for (int i = 0; i < e->nev; i++) {
+		const struct xdpi_event *h = &e->ev[i].rec.hdr;
 
-	sp.seq = 0x01000000u * (uint32_t)(i + 1) + 7;
-	sp.fill = (uint8_t)(0x30 + 16 * i);
-	return sp;
+		fprintf(stderr, "  %s: event %d: type %u dir %u flags %#x pkt_len %u len %u\n",
+			name, i, h->type, h->dir, h->tcp_flags, h->pkt_len, h->len);
+	}
 }
 
 /* Checks one event against the packet it should come from. */
@@ -662,6 +558,130 @@ static void check_event(const struct ev *ev, const struct want *w, const struct 
 	      "%s: snippet record size %zu", name, ev->size);
 	CHECK(h->len <= want_len && !memcmp(ev->rec.data, f->b + f->pl, h->len),
 	      "%s: snippet of step %d: bytes differ from the payload", name, w->step);
+}
+
+/* ---------------------------------------------------------------------- */
+/* UDP conversation                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Snippets come from packets 0, 1, 3 and 4: the empty datagram has none,
+ * and 300 bytes are cut to snippet_bytes. */
+static const struct want udp_want[] = {
+	{ XDPI_EV_FLOW_START, 0, 0 },
+	{ XDPI_EV_SNIPPET, 0, 0 },
+	{ XDPI_EV_SNIPPET, 1, 1 },
+	{ XDPI_EV_SNIPPET, 3, 0 },
+	{ XDPI_EV_SNIPPET, 4, 1 },
+};
+
+static void test_udp(enum prog p)
+{
+	static const uint32_t sizes[5] = { 10, 300, 0, 7, 1 };
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(5, sizeof(*f));
+	uint64_t bytes[2] = { 0 }, c[XDPI_C__MAX], t0, t1;
+	struct xdpi_flow_key key, keys[4];
+	struct xdpi_flow_val v;
+	uint8_t dir_ab;
+
+	printf("udp conversation (%s)\n", prog_name[p]);
+	if (!e || !f)
+		goto out;
+	/* A is the higher endpoint, so first_dir is HI_LO: not the zero default. */
+	for (int i = 0; i < 5; i++) {
+		struct spec s = i < 3 ? udp4("10.0.0.9", 5353, "10.0.0.1", 53, sizes[i])
+				      : udp4("10.0.0.1", 53, "10.0.0.9", 5353, sizes[i]);
+
+		s.fill = (uint8_t)(i * 40);
+		build(&f[i], s);
+	}
+	dir_ab = key_of(&f[0], &key);
+	CHECK_EQ(dir_ab, XDPI_DIR_HI_LO, "direction of A->B");
+
+	t0 = now_ns();
+	for (int i = 0; i < 5; i++) {
+		run(e, p, &f[i]);
+		bytes[i < 3 ? dir_ab : !dir_ab] += ip_len(&f[i]);
+	}
+	t1 = now_ns();
+
+	CHECK_EQ(flow_count(e, keys, 4), 1, "flow entries");
+	CHECK(key_eq(&keys[0], &key), "the only flow has the canonical key");
+	flow_of(e, &f[0], &v, NULL);
+	CHECK_EQ(v.dir[dir_ab].pkts, 3, "A->B packets");
+	CHECK_EQ(v.dir[!dir_ab].pkts, 2, "B->A packets");
+	CHECK_EQ(v.dir[dir_ab].bytes, bytes[dir_ab], "A->B bytes");
+	CHECK_EQ(v.dir[!dir_ab].bytes, bytes[!dir_ab], "B->A bytes");
+	CHECK_EQ(v.dir[dir_ab].bytes, 3 * 28 + 10 + 300 + 0, "A->B bytes (literal)");
+	CHECK_EQ(v.first_dir, dir_ab, "first_dir");
+	CHECK(v.first_ns >= t0 && v.first_ns <= v.last_ns && v.last_ns <= t1,
+	      "timestamps %llu..%llu outside the run %llu..%llu",
+	      (unsigned long long)v.first_ns, (unsigned long long)v.last_ns,
+	      (unsigned long long)t0, (unsigned long long)t1);
+
+	drain(e);
+	CHECK(e->nev == N(udp_want), "udp: %d events, want %d", e->nev, N(udp_want));
+	if (e->nev != N(udp_want))
+		dump_events(e, "udp");
+	for (int i = 0; i < e->nev && i < N(udp_want); i++) {
+		const struct want *w = &udp_want[i];
+
+		check_event(&e->ev[i], w, &f[w->step], &key, w->step < 3 ? dir_ab : !dir_ab,
+			    0, 0, defaults.snippet_bytes, "udp");
+	}
+	CHECK_EQ(e->ev[0].size, sizeof(struct xdpi_event), "flow start record size");
+	counters(e, c);
+	CHECK_EQ(c[XDPI_C_PACKETS], 5, "packets counter");
+	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 5, "flow_packets counter");
+	CHECK_EQ(c[XDPI_C_FLOWS_CREATED], 1, "flows_created counter");
+	CHECK_EQ(c[XDPI_C_EV_START], 1, "ev_start counter");
+	CHECK_EQ(c[XDPI_C_EV_END], 0, "ev_end counter");
+	CHECK_EQ(c[XDPI_C_EV_SNIPPET], 4, "ev_snippet counter");
+	CHECK_EQ(c[XDPI_C_EV_LOST], 0, "ev_lost counter");
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* TCP: flags, flow-end and snippet events                                 */
+/* ---------------------------------------------------------------------- */
+
+#define SYN XDPI_TCP_SYN
+#define ACK XDPI_TCP_ACK
+#define FIN XDPI_TCP_FIN
+#define RST XDPI_TCP_RST
+#define PSH XDPI_TCP_PSH
+
+struct step {
+	int client;       /* sent by the client */
+	uint8_t flags;
+	uint32_t payload;
+};
+
+struct tcp_case {
+	const char *name;
+	uint16_t cport;
+	const struct step *steps;
+	int nsteps;
+	const struct want *want;
+	int nwant;
+	uint8_t client_flags, server_flags;
+	uint8_t client_snips, server_snips;
+};
+
+static struct spec tcp_step(const struct tcp_case *tc, int i)
+{
+	const struct step *s = &tc->steps[i];
+	struct spec sp = s->client ? tcp4("192.168.1.20", tc->cport, "192.168.1.1", 443,
+					  s->flags, s->payload)
+				   : tcp4("192.168.1.1", 443, "192.168.1.20", tc->cport,
+					  s->flags, s->payload);
+
+	sp.seq = 0x01000000u * (uint32_t)(i + 1) + 7;
+	sp.fill = (uint8_t)(0x30 + 16 * i);
+	return sp;
 }
 
 static void run_tcp_case(enum prog p, const struct tcp_case *tc)
@@ -709,6 +729,8 @@ static void run_tcp_case(enum prog p, const struct tcp_case *tc)
 
 	drain(e);
 	CHECK(e->nev == tc->nwant, "%s: %d events, want %d", name, e->nev, tc->nwant);
+	if (e->nev != tc->nwant)
+		dump_events(e, name);
 	for (int i = 0; i < e->nev && i < tc->nwant; i++) {
 		const struct want *w = &tc->want[i];
 		struct spec s = tcp_step(tc, w->step);
@@ -786,8 +808,6 @@ static const struct want fin_rst_want[] = {
 	{ XDPI_EV_FLOW_START, 0, 0 },
 	{ XDPI_EV_FLOW_END, 2, 0 },
 };
-
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const struct tcp_case tcp_cases[] = {
 	{ "tcp exchange", 40001, exchange_steps, N(exchange_steps), exchange_want,

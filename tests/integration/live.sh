@@ -128,7 +128,7 @@ wait_exit() {
 		fi
 		sleep 0.05
 	done
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	WAIT_RC=$?
 	forget_pid "$pid"
 	return 0
@@ -149,6 +149,7 @@ write_helper() {
 	cat >"$TMP/live.py" <<'PY'
 """Traffic generators, attachment queries and record checks for live.sh."""
 import ctypes
+import datetime
 import json
 import os
 import platform
@@ -300,10 +301,21 @@ def read_pcap(path):
     return flows
 
 
-def check(jsonl, stats_path, pcap, expect_path, ifname):
+def utc(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch(rfc3339):
+    return datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
+def check(jsonl, stats_path, pcap, expect_path, t0, t1, ifname):
     """Prints PASS/FAIL lines. Expectations, one a line, '|'-separated:
     name|proto|src|sport|dst|dport|pkts_fwd|pkts_rev|bytes_fwd|bytes_rev|reasons
-    A count of "pcap" takes the value from the reference capture."""
+    A count of "pcap" takes the value from the reference capture. T0 and T1
+    (epoch seconds) bracket the run: every start and end must fall inside."""
+    t0, t1 = float(t0), float(t1)
     recs = []
     with open(jsonl) as f:
         for line in f:
@@ -354,7 +366,10 @@ def check(jsonl, stats_path, pcap, expect_path, ifname):
         meta_ok = (r["ifname"] == ifname and r["vlan"] is None
                    and r["end_reason"] in reasons.split(","))
         say(meta_ok, "%s: ifname %s vlan %s end_reason %s (expected %s, null, %s)"
-            % (name, r["ifname"], r["vlan"], r["end_reason"], ifname, reasons))
+            % (name, r["ifname"], json.dumps(r["vlan"]), r["end_reason"], ifname, reasons))
+        start, end = epoch(r["start"]), epoch(r["end"])
+        say(t0 <= start <= end <= t1, "%s: start %s, end %s within the run (%s .. %s)"
+            % (name, r["start"], r["end"], utc(t0), utc(t1)))
         if proto == 6:
             say((r["tcp_flags_fwd"], r["tcp_flags_rev"]) == (rf[2], rr[2]),
                 "%s: tcp flags fwd/rev 0x%02x/0x%02x, reference capture 0x%02x/0x%02x"
@@ -441,6 +456,7 @@ check_attached() {
 start_xdpi() {
 	local name=$1
 	shift
+	T0=$(date +%s.%N)
 	bg_start "$name" ip netns exec "$NSA" "$XDPI" run -i "$IFA" \
 		-w "$TMP/$name.jsonl" --stats-json "$TMP/$name.stats.json" \
 		--state-dir "$TMP/state" --duration 100s "$@"
@@ -455,11 +471,11 @@ start_xdpi() {
 stop_xdpi() {
 	local name=$1
 	kill -INT "$XDPI_PID"
-	if ! wait_exit "$XDPI_PID" 20; then
+	wait_exit "$XDPI_PID" 20
+	T1=$(date +%s.%N)
+	if [ "$WAIT_RC" -eq 137 ]; then
 		fail "$name: xdpi did not exit within 20s of SIGINT"
-		return
-	fi
-	if [ "$WAIT_RC" -eq 0 ]; then
+	elif [ "$WAIT_RC" -eq 0 ]; then
 		pass "$name: xdpi exited 0 after SIGINT"
 	else
 		fail "$name: xdpi exited $WAIT_RC after SIGINT: $(tail -n 3 "$TMP/$name.err")"
@@ -498,7 +514,7 @@ expect_udp() { # name src dst SPEC(count size sport dport) l3-header-bytes
 	expect "$name" 17 "$src" "$sport" "$dst" "$dport" "$n" 0 $((n * (hdr + 8 + size))) 0 end,idle
 }
 
-run_checker() { # jsonl stats pcap expect
+run_checker() { # jsonl stats pcap expect t0 t1
 	local line rc
 	in_a timeout 30 python3 "$TMP/live.py" check "$@" "$IFA" >"$TMP/check.out" 2>&1
 	rc=$?
@@ -585,7 +601,7 @@ scenario_xdp() {
 	# ping: 56 bytes of data, 84-byte packets; B pinged first.
 	expect "icmp4 echo both ways" 1 "$B4" 0 "$A4" 0 2 2 168 168 end,idle
 	expect "tcp B->A" 6 "$B4" "$TCP_SPORT" "$A4" "$TCP_DPORT" pcap pcap pcap pcap fin,end
-	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" "$TMP/ref.pcap" "$EXPECT"
+	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" "$TMP/ref.pcap" "$EXPECT" "$T0" "$T1"
 }
 
 # ---- scenario 2: TC on both directions ---------------------------------
@@ -612,7 +628,7 @@ scenario_tc() {
 	expect_udp "tc udp4 B->A (TC ingress)" "$B4" "$A4" "${T4_BA[@]}" 20
 	expect_udp "tc udp4 A->B (TC egress)" "$A4" "$B4" "${T4_AB[@]}" 20
 	expect_udp "tc udp6 B->A (TC ingress)" "$B6" "$A6" "${T6_BA[@]}" 40
-	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" - "$EXPECT"
+	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" - "$EXPECT" "$T0" "$T1"
 }
 
 # ---- failure paths ------------------------------------------------------
