@@ -64,8 +64,8 @@ static __always_inline void xdpi_flow_val_init(struct xdpi_flow_val *v,
 	v->seen = 1;
 }
 
-/* Accounts one packet. Returns the TCP FIN/RST bits that this packet sets
- * for the first time in its direction (for the flow-end event). */
+/* Accounts one packet. Returns the FIN/RST bits of the packet when it is the
+ * first FIN or RST of its direction (for the flow-end event), else 0. */
 static __always_inline __u8 xdpi_flow_val_update(struct xdpi_flow_val *v,
 						 const struct xdpi_pkt *p,
 						 __u8 dir, __u64 ts)
@@ -76,7 +76,9 @@ static __always_inline __u8 xdpi_flow_val_update(struct xdpi_flow_val *v,
 	/* A per-CPU entry made on another CPU reads as zeros here. */
 	if (!v->seen)
 		xdpi_flow_val_init(v, p, dir, ts);
-	fresh = p->tcp_flags & ~d->tcp_flags & (XDPI_TCP_FIN | XDPI_TCP_RST);
+	/* One flow-end event per direction: for its first FIN or RST. */
+	fresh = d->tcp_flags & (XDPI_TCP_FIN | XDPI_TCP_RST) ? 0 :
+		p->tcp_flags & (XDPI_TCP_FIN | XDPI_TCP_RST);
 
 	d->pkts++;
 	d->bytes += p->ip_len;

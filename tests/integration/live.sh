@@ -7,11 +7,12 @@
 # attached. Needs root; touches nothing outside its own namespaces.
 #
 # Prints one PASS/FAIL line per check and ends with `live: N passed, N failed`.
-# LIVE_KEEP_TMP=1 keeps the work directory (records, captures, logs).
+# LIVE_KEEP_TMP=1 keeps the work directory (records, captures, logs);
+# XDPI_BIN=PATH tests another build of xdpi.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-XDPI=$ROOT/build/xdpi
+XDPI=${XDPI_BIN:-$ROOT/build/xdpi}
 REJECT_OBJ=$ROOT/build/reject.bpf.o
 
 # Unique namespace names; interface names live inside them, so fixed ones
@@ -30,6 +31,7 @@ U4_BA=(500 100 41001 5001)   # IPv4 B->A: XDP ingress
 U4_AB=(300 200 41002 5002)   # IPv4 A->B: TC egress
 U6_BA=(50 300 41003 5003)    # IPv6 B->A: XDP ingress
 U6_AB=(30 120 41004 5004)    # IPv6 A->B: TC egress
+U4_2CPU=(200 80 41005 5005)  # IPv4 B->A, first half sent from one CPU, rest from another
 TCP_BYTES=2000000            # B (client) -> A (server), then a clean close
 TCP_SPORT=42001
 TCP_DPORT=5010
@@ -37,6 +39,7 @@ TCP_DPORT=5010
 T4_BA=(200 150 43001 6001)
 T4_AB=(100 250 43002 6002)
 T6_BA=(20 64 43003 6003)
+T4_2CPU=(120 90 43004 6004)
 
 PASSED=0
 FAILED=0
@@ -54,6 +57,26 @@ die() {
 
 in_a() { ip netns exec "$NSA" "$@"; }
 in_b() { ip netns exec "$NSB" "$@"; }
+
+# The flow map is per CPU: a flow whose packets are handled on two CPUs has
+# two partial copies that must merge into one record. Senders are pinned so
+# that this happens on every run (veth handles a frame on the sending CPU).
+CPU0=
+CPU1=
+PIN=()
+pick_cpus() {
+	local cpus
+	cpus=$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0))[:2])')
+	CPU0=${cpus%% *}
+	CPU1=${cpus#* }
+	[ "$CPU1" != "$cpus" ] || CPU1=
+}
+# Sets PIN to the command prefix that runs a command on CPU (none on a
+# one-CPU machine).
+pin() {
+	PIN=()
+	[ -n "$CPU1" ] && PIN=(taskset -c "$1")
+}
 
 cleanup() {
 	local pid ns
@@ -403,11 +426,13 @@ setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
 	[ -f "$REJECT_OBJ" ] || die "setup: $REJECT_OBJ missing (run make $REJECT_OBJ)"
-	for tool in ip ethtool tcpdump python3 ping timeout; do
+	for tool in ip ethtool tcpdump python3 ping timeout taskset; do
 		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
 	done
 	TMP=$(mktemp -d /tmp/xdpi-live.XXXXXX) || die "setup: mktemp"
 	write_helper
+	pick_cpus
+	[ -n "$CPU1" ] || echo "     one CPU only: the two-CPU flows run on one CPU"
 
 	ip netns add "$NSA" || die "setup: ip netns add $NSA"
 	ip netns add "$NSB" || die "setup: ip netns add $NSB"
@@ -427,10 +452,13 @@ setup() {
 }
 
 # Resolves ARP and ND both ways so that no first datagram waits on them.
-# The IPv4 echoes make one ICMP flow of 2+2 packets, checked below.
+# The IPv4 echoes make one ICMP flow of 2+2 packets, checked below; each
+# side pings from its own CPU, so that flow is also a two-CPU flow.
 pings() {
-	in_b ping -n -q -c 1 -W 3 "$A4" >/dev/null &&
-		in_a ping -n -q -c 1 -W 3 "$B4" >/dev/null &&
+	pin "$CPU0"
+	in_b "${PIN[@]}" ping -n -q -c 1 -W 3 "$A4" >/dev/null || return 1
+	pin "$CPU1"
+	in_a "${PIN[@]}" ping -n -q -c 1 -W 3 "$B4" >/dev/null &&
 		in_b ping -n -q -c 1 -W 3 "$A6" >/dev/null &&
 		in_a ping -n -q -c 1 -W 3 "$B6" >/dev/null
 }
@@ -497,11 +525,21 @@ wait_sink() { # NAME PID
 	echo "     $1 received: $(tail -n 1 "$TMP/$1.out")"
 }
 
-udp_burst() { # NS SRC DST SPEC(count size sport dport)
-	local ns=$1 src=$2 dst=$3
-	shift 3
-	timeout 20 ip netns exec "$ns" python3 "$TMP/live.py" udp-send "$src" "$3" "$dst" "$4" "$1" "$2" \
-		>/dev/null || die "udp burst $src:$3 -> $dst:$4 failed"
+udp_burst() { # NS SRC DST SPEC(count size sport dport) [CPU]
+	local ns=$1 src=$2 dst=$3 n=$4 size=$5 sport=$6 dport=$7
+	PIN=()
+	[ -n "${8:-}" ] && pin "$8"
+	timeout 20 ip netns exec "$ns" "${PIN[@]}" python3 "$TMP/live.py" udp-send \
+		"$src" "$sport" "$dst" "$dport" "$n" "$size" >/dev/null ||
+		die "udp burst $src:$sport -> $dst:$dport failed"
+}
+
+# One flow (same 5-tuple), its first half sent from CPU0, the rest from CPU1.
+udp_burst_2cpu() { # NS SRC DST SPEC(count size sport dport)
+	local half=$(($4 / 2))
+	udp_burst "$1" "$2" "$3" "$half" "$5" "$6" "$7" "$CPU0"
+	sleep 0.1 # let the first CPU finish with the flow
+	udp_burst "$1" "$2" "$3" $(($4 - half)) "$5" "$6" "$7" "$CPU1"
 }
 
 # One expectation line for the checker.
@@ -555,7 +593,8 @@ scenario_xdp() {
 	tcpdump_pid=$BG
 	wait_line "$TMP/tcpdump.err" "listening on" 10 "$tcpdump_pid" || die "$s: tcpdump did not start"
 
-	start_sink "$NSA" sink-a "$A4,${U4_BA[3]},${U4_BA[0]}" "$A6,${U6_BA[3]},${U6_BA[0]}"
+	start_sink "$NSA" sink-a "$A4,${U4_BA[3]},${U4_BA[0]}" "$A6,${U6_BA[3]},${U6_BA[0]}" \
+		"$A4,${U4_2CPU[3]},${U4_2CPU[0]}"
 	start_sink "$NSB" sink-b "$B4,${U4_AB[3]},${U4_AB[0]}" "$B6,${U6_AB[3]},${U6_AB[0]}"
 	pings || die "$s: ping between the namespaces failed"
 
@@ -563,14 +602,19 @@ scenario_xdp() {
 	udp_burst "$NSA" "$A4" "$B4" "${U4_AB[@]}"
 	udp_burst "$NSB" "$B6" "$A6" "${U6_BA[@]}"
 	udp_burst "$NSA" "$A6" "$B6" "${U6_AB[@]}"
+	udp_burst_2cpu "$NSB" "$B4" "$A4" "${U4_2CPU[@]}"
 	wait_sink sink-a "$sink_a_PID"
 	wait_sink sink-b "$sink_b_PID"
 
-	bg_start tcp-server timeout 30 ip netns exec "$NSA" python3 "$TMP/live.py" tcp-server "$A4" "$TCP_DPORT" 20
+	# Client and server on different CPUs: ACKs leave from both.
+	pin "$CPU1"
+	bg_start tcp-server timeout 30 ip netns exec "$NSA" "${PIN[@]}" \
+		python3 "$TMP/live.py" tcp-server "$A4" "$TCP_DPORT" 20
 	srv_pid=$BG
 	wait_line "$TMP/tcp-server.out" ready 10 "$srv_pid" || die "$s: TCP server did not start"
-	timeout 30 ip netns exec "$NSB" python3 "$TMP/live.py" tcp-client "$B4" "$TCP_SPORT" "$A4" \
-		"$TCP_DPORT" "$TCP_BYTES" >/dev/null 2>"$TMP/tcp-client.err" ||
+	pin "$CPU0"
+	timeout 30 ip netns exec "$NSB" "${PIN[@]}" python3 "$TMP/live.py" tcp-client "$B4" \
+		"$TCP_SPORT" "$A4" "$TCP_DPORT" "$TCP_BYTES" >/dev/null 2>"$TMP/tcp-client.err" ||
 		fail "$s: TCP client failed: $(tail -n 1 "$TMP/tcp-client.err")"
 	wait_exit "$srv_pid" 20
 	if grep -qx "received $TCP_BYTES" "$TMP/tcp-server.out"; then
@@ -598,6 +642,7 @@ scenario_xdp() {
 	expect_udp "udp4 A->B (TC egress)" "$A4" "$B4" "${U4_AB[@]}" 20
 	expect_udp "udp6 B->A (XDP)" "$B6" "$A6" "${U6_BA[@]}" 40
 	expect_udp "udp6 A->B (TC egress)" "$A6" "$B6" "${U6_AB[@]}" 40
+	expect_udp "udp4 B->A on two CPUs (XDP)" "$B4" "$A4" "${U4_2CPU[@]}" 20
 	# ping: 56 bytes of data, 84-byte packets; B pinged first.
 	expect "icmp4 echo both ways" 1 "$B4" 0 "$A4" 0 2 2 168 168 end,idle
 	expect "tcp B->A" 6 "$B4" "$TCP_SPORT" "$A4" "$TCP_DPORT" pcap pcap pcap pcap fin,end
@@ -613,11 +658,13 @@ scenario_tc() {
 	pass "$s: xdpi attached: $(grep -m1 watching "$TMP/$s.err")"
 	check_attached "$s: while running" no "ingress 1 egress 1"
 
-	start_sink "$NSA" sink-a2 "$A4,${T4_BA[3]},${T4_BA[0]}" "$A6,${T6_BA[3]},${T6_BA[0]}"
+	start_sink "$NSA" sink-a2 "$A4,${T4_BA[3]},${T4_BA[0]}" "$A6,${T6_BA[3]},${T6_BA[0]}" \
+		"$A4,${T4_2CPU[3]},${T4_2CPU[0]}"
 	start_sink "$NSB" sink-b2 "$B4,${T4_AB[3]},${T4_AB[0]}"
 	udp_burst "$NSB" "$B4" "$A4" "${T4_BA[@]}"
 	udp_burst "$NSA" "$A4" "$B4" "${T4_AB[@]}"
 	udp_burst "$NSB" "$B6" "$A6" "${T6_BA[@]}"
+	udp_burst_2cpu "$NSB" "$B4" "$A4" "${T4_2CPU[@]}"
 	wait_sink sink-a2 "$sink_a2_PID"
 	wait_sink sink-b2 "$sink_b2_PID"
 	check_no_drops "$s"
@@ -628,6 +675,7 @@ scenario_tc() {
 	expect_udp "tc udp4 B->A (TC ingress)" "$B4" "$A4" "${T4_BA[@]}" 20
 	expect_udp "tc udp4 A->B (TC egress)" "$A4" "$B4" "${T4_AB[@]}" 20
 	expect_udp "tc udp6 B->A (TC ingress)" "$B6" "$A6" "${T6_BA[@]}" 40
+	expect_udp "tc udp4 B->A on two CPUs (TC ingress)" "$B4" "$A4" "${T4_2CPU[@]}" 20
 	run_checker "$TMP/$s.jsonl" "$TMP/$s.stats.json" - "$EXPECT" "$T0" "$T1"
 }
 
@@ -658,8 +706,15 @@ scenario_errors() {
 	# the process's file descriptors (asynchronously, hence the short poll).
 	start_xdpi killed --idle-timeout 60s || die "killed: xdpi did not attach"
 	check_attached "SIGKILL: before" yes "ingress 0 egress 1"
+	# Disowned first: its end is known, and bash would report it on stderr.
+	disown "$XDPI_PID"
 	kill -KILL "$XDPI_PID"
-	wait_exit "$XDPI_PID" 10
+	deadline=$((SECONDS + 10))
+	while [ -e "/proc/$XDPI_PID" ] && [ "$(cut -d' ' -f3 "/proc/$XDPI_PID/stat" 2>/dev/null)" != Z ] &&
+		[ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.05
+	done
+	forget_pid "$XDPI_PID"
 	deadline=$((SECONDS + 5))
 	while { xdp_attached || [ "$(tcx_state)" != "ingress 0 egress 0" ]; } &&
 		[ "$SECONDS" -lt "$deadline" ]; do
