@@ -63,6 +63,19 @@ static int load_pass(void)
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, "pass", "GPL", insns, 2, NULL);
 }
 
+/* First program of a BPF object file (the reference program). */
+static int load_obj(const char *path, struct bpf_object **out)
+{
+	struct bpf_object *o = bpf_object__open_file(path, NULL);
+	struct bpf_program *p;
+
+	if (!o || bpf_object__load(o))
+		return -1;
+	p = bpf_object__next_program(o, NULL);
+	*out = o;
+	return p ? bpf_program__fd(p) : -1;
+}
+
 static struct xdpi_bpf *load_xdpi(unsigned snippet_pkts)
 {
 	struct xdpi_bpf *s = xdpi_bpf__open();
@@ -81,11 +94,14 @@ static struct xdpi_bpf *load_xdpi(unsigned snippet_pkts)
 int main(int argc, char **argv)
 {
 	unsigned repeat = argc > 1 ? (unsigned)atoi(argv[1]) : 1000000;
+	const char *ref_path = argc > 2 ? argv[2] : "build/bench/ref.bpf.o";
 	static unsigned char small[64], big[1514];
 	struct xdpi_bpf *nosnip = load_xdpi(0), *snip = load_xdpi(8);
-	int pass = load_pass();
+	struct bpf_object *ref_obj = NULL;
+	int pass = load_pass(), ref = load_obj(ref_path, &ref_obj);
+	double r_small, r_big, x_small, x_big;
 
-	if (!nosnip || !snip || pass < 0) {
+	if (!nosnip || !snip || pass < 0 || ref < 0) {
 		fprintf(stderr, "kcost: cannot load programs (root needed)\n");
 		return 1;
 	}
@@ -96,12 +112,19 @@ int main(int argc, char **argv)
 	printf("|---|---:|---:|\n");
 	printf("| bare XDP_PASS (harness floor) | %.1f | %.1f |\n",
 	       median5(pass, small, sizeof(small), repeat), median5(pass, big, sizeof(big), repeat));
+	r_small = median5(ref, small, sizeof(small), repeat);
+	r_big = median5(ref, big, sizeof(big), repeat);
+	printf("| reference: bare parse + per-CPU hash (bench/ref.bpf.c) | %.1f | %.1f |\n",
+	       r_small, r_big);
 	printf("| xdpi: parse + sanity + flow update (snippets off) | %.1f | %.1f |\n",
 	       median5(bpf_program__fd(nosnip->progs.xdpi_xdp), small, sizeof(small), repeat),
 	       median5(bpf_program__fd(nosnip->progs.xdpi_xdp), big, sizeof(big), repeat));
+	x_small = median5(bpf_program__fd(snip->progs.xdpi_xdp), small, sizeof(small), repeat);
+	x_big = median5(bpf_program__fd(snip->progs.xdpi_xdp), big, sizeof(big), repeat);
 	printf("| xdpi: full program (snippets on; K spent after 8 packets of the flow) | %.1f | %.1f |\n",
-	       median5(bpf_program__fd(snip->progs.xdpi_xdp), small, sizeof(small), repeat),
-	       median5(bpf_program__fd(snip->progs.xdpi_xdp), big, sizeof(big), repeat));
+	       x_small, x_big);
+	printf("| ratio full / reference | %.2f | %.2f |\n", x_small / r_small, x_big / r_big);
+	bpf_object__close(ref_obj);
 	xdpi_bpf__destroy(nosnip);
 	xdpi_bpf__destroy(snip);
 	return 0;

@@ -12,6 +12,7 @@ mkdir -p "$B"
 [ -x "$B/mkpcap" ] || gcc -O2 -o "$B/mkpcap" ../shared/tools/mkpcap.c -lm
 MIX="$B/mix-$PACKETS.pcap"
 [ -f "$MIX" ] || "$B/mkpcap" -o "$MIX" -n "$PACKETS" >/dev/null
+clang -O2 -g -target bpf -Wall -Werror -c bench/ref.bpf.c -o "$B/ref.bpf.o"
 cc -O2 -Wall -Wextra -Werror -Iinclude -Ibuild $(pkg-config --cflags libbpf) -o "$B/kcost" \
 	bench/kcost.c $(pkg-config --libs libbpf) -lelf -lz
 
@@ -44,4 +45,4 @@ done
 echo
 echo "### Kernel program cost"
 echo
-"$B/kcost" "${REPEAT:-1000000}"
+"$B/kcost" "${REPEAT:-1000000}" "$B/ref.bpf.o"

@@ -1145,6 +1145,80 @@ static void test_trunc_ipv6(void)
 	}
 }
 
+/* IPv6 payload length 0 and extension headers against the payload length. */
+static void test_ipv6_len(void)
+{
+	struct frame f = { 0 };
+	struct xdpi_pkt p;
+	size_t ip;
+
+	/* Length 0 behind a hop-by-hop header: a jumbogram, all data counts. */
+	eth(&f, XDPI_ETH_P_IPV6);
+	ip = ipv6(&f, XDPI_IPPROTO_HOPOPTS, ip6_a, ip6_b);
+	put8(&f, XDPI_IPPROTO_UDP);
+	put8(&f, 0);
+	put8(&f, 0xc2);		/* jumbo payload option */
+	put8(&f, 4);
+	put32(&f, 8 + 8 + 20);
+	udp(&f, 3000, 4000, 0);
+	payload(&f, "jumbo-jumbo-jumbo-ju");
+	EQ(parse(&f, &p), XDPI_P_FLOW);
+	EQ(p.ip_len, 40);
+	EQ(p.proto, XDPI_IPPROTO_UDP);
+	EQ(p.sport, 3000);
+	EQ(p.dport, 4000);
+	EQ(p.payload_off, 14 + 40 + 8 + 8);
+	EQ(p.payload_len, 20);
+	EQ(p.anomalies, 0);
+
+	/* Length 0 straight into TCP (an offloaded segment): flagged, but the
+	 * L4 header and payload are still read. */
+	memset(&f, 0, sizeof(f));
+	eth(&f, XDPI_ETH_P_IPV6);
+	ip = ipv6(&f, XDPI_IPPROTO_TCP, ip6_a, ip6_b);
+	tcp(&f, 443, 55555, 9, XDPI_TCP_ACK, 0);
+	payload(&f, "segment");
+	EQ(parse(&f, &p), XDPI_P_FLOW);
+	EQ(p.anomalies, ANOM(BAD_IP_LEN));
+	EQ(p.sport, 443);
+	EQ(p.payload_len, 7);
+
+	/* Length 0 and nothing after the header: an empty packet. */
+	memset(&f, 0, sizeof(f));
+	eth(&f, XDPI_ETH_P_IPV6);
+	ip = ipv6(&f, 59 /* no next header */, ip6_a, ip6_b);
+	EQ(parse(&f, &p), XDPI_P_FLOW);
+	EQ(p.ip_len, 40);
+	EQ(p.proto, 59);
+	EQ(p.anomalies, 0);
+
+	/* An extension header longer than the payload length, padding behind
+	 * it: cut short by the IP length, not by the frame. */
+	memset(&f, 0, sizeof(f));
+	eth(&f, XDPI_ETH_P_IPV6);
+	ip = ipv6(&f, XDPI_IPPROTO_DSTOPTS, ip6_a, ip6_b);
+	ip6_opt(&f, XDPI_IPPROTO_UDP, 1);	/* 16 bytes */
+	udp(&f, 1, 2, 0);
+	set16(&f, ip + 4, 8);
+	EQ(parse(&f, &p), XDPI_P_FLOW);
+	EQ(p.ip_len, 48);
+	EQ(p.proto, XDPI_IPPROTO_DSTOPTS);
+	EQ(p.sport, 0);
+	EQ(p.anomalies, ANOM(TRUNC_L3));
+
+	/* A fragment header beyond the payload length. */
+	memset(&f, 0, sizeof(f));
+	eth(&f, XDPI_ETH_P_IPV6);
+	ip = ipv6(&f, XDPI_IPPROTO_FRAGMENT, ip6_a, ip6_b);
+	ip6_frag(&f, XDPI_IPPROTO_UDP, 0, 1);
+	udp(&f, 1, 2, 0);
+	set16(&f, ip + 4, 4);
+	EQ(parse(&f, &p), XDPI_P_FLOW);
+	EQ(p.proto, XDPI_IPPROTO_FRAGMENT);
+	EQ(p.frag, XDPI_FRAG_NONE);
+	EQ(p.anomalies, ANOM(TRUNC_L3));
+}
+
 static void test_trunc_tcp(void)
 {
 	struct frame f = { 0 };
@@ -1547,23 +1621,44 @@ static void test_flow_val(void)
 	EQ(v.last_ns, 3000);
 	EQ(v.dir[db].pkts, 2);
 
-	/* FIN is fresh once per direction. */
+	/* The first FIN or RST of a direction is fresh, nothing after it. */
 	EQ(xdpi_flow_val_update(&v, &fin_a, da, 4000), XDPI_TCP_FIN);
 	EQ(xdpi_flow_val_update(&v, &fin_a, da, 4001), 0);
 	EQ(xdpi_flow_val_update(&v, &fin_b, db, 4002), XDPI_TCP_FIN);
 	EQ(xdpi_flow_val_update(&v, &fin_b, db, 4003), 0);
-	/* RST after FIN is fresh as RST. */
-	EQ(xdpi_flow_val_update(&v, &rst_a, da, 4004), XDPI_TCP_RST);
-	EQ(xdpi_flow_val_update(&v, &rst_a, da, 4005), 0);
-	EQ(xdpi_flow_val_update(&v, &finrst_b, db, 4006), XDPI_TCP_RST);
+	EQ(xdpi_flow_val_update(&v, &rst_a, da, 4004), 0);
+	EQ(xdpi_flow_val_update(&v, &finrst_b, db, 4006), 0);
 	EQ(v.last_ns, 4006);
-	EQ(v.dir[da].pkts, 6);
+	EQ(v.dir[da].pkts, 5);
 	EQ(v.dir[db].pkts, 5);
+	EQ(v.dir[da].tcp_flags & XDPI_TCP_RST, XDPI_TCP_RST);
 
-	/* FIN and RST at once, on a new flow. */
+	/* RST first: a later FIN is not fresh. */
+	xdpi_flow_val_init(&v, &rst_a, da, 1);
+	EQ(xdpi_flow_val_update(&v, &rst_a, da, 1), XDPI_TCP_RST);
+	EQ(xdpi_flow_val_update(&v, &fin_a, da, 2), 0);
+	EQ(xdpi_flow_val_update(&v, &fin_b, db, 3), XDPI_TCP_FIN);
+
+	/* FIN and RST at once. */
 	xdpi_flow_val_init(&v, &finrst_b, db, 1);
 	EQ(xdpi_flow_val_update(&v, &finrst_b, db, 1), XDPI_TCP_FIN | XDPI_TCP_RST);
 	EQ(xdpi_flow_val_update(&v, &finrst_b, db, 2), 0);
+
+	/* A zeroed value (another CPU's copy of an entry) is initialised by
+	 * its first update. */
+	memset(&v, 0, sizeof(v));
+	EQ(xdpi_flow_val_update(&v, &synack, db, 7000), 0);
+	EQ(v.seen, 1);
+	EQ(v.first_ns, 7000);
+	EQ(v.last_ns, 7000);
+	EQ(v.first_dir, db);
+	EQ(v.dir[db].pkts, 1);
+	EQ(v.dir[db].bytes, 40);
+	EQ(v.dir[da].pkts, 0);
+	memset(&v, 0, sizeof(v));
+	EQ(xdpi_flow_val_update(&v, &fin_a, da, 0), XDPI_TCP_FIN);
+	EQ(v.first_ns, 0);
+	EQ(v.dir[da].pkts, 1);
 
 	/* ICMP type and code come from the packet that made the flow. */
 	{
@@ -1659,6 +1754,7 @@ int main(void)
 	test_bad_ihl();
 	test_bad_ip_len();
 	test_trunc_ipv6();
+	test_ipv6_len();
 	test_trunc_tcp();
 	test_bad_tcp_doff();
 	test_udp_sctp_icmp();
