@@ -64,7 +64,7 @@ BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 # One libFuzzer target per parser of untrusted bytes: fuzz/fuzz_<name>.c.
 FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+FUZZ_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
@@ -85,6 +85,8 @@ $(BUILD)/asan/%: tests/unit/%.c $(ASAN_OBJS) tests/check.h
 $(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(BUILD)/xdpi.skel.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
+
+.SECONDARY: $(ASAN_OBJS)
 
 tests-build: all $(BUILD)/reject.bpf.o $(UNIT_BINS) $(ASAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 

@@ -63,6 +63,9 @@ static void check_pkt(const struct xdpi_pkt *p, int rc, size_t size)
 		return;
 	}
 	ENSURE(p->family == 4 || p->family == 6);
+	/* A TCP header the parser did not read must show up as an anomaly. */
+	if (p->proto == XDPI_IPPROTO_TCP && p->frag != XDPI_FRAG_NONFIRST && !p->anomalies)
+		ENSURE(p->has_tcp_flags);
 	ENSURE(p->l3_off < size);
 	ENSURE((size_t)p->l3_off + (p->family == 4 ? 20 : 40) <= size);
 	ENSURE(p->ip_len >= (p->family == 4 ? 20u : 40u));

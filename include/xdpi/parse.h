@@ -103,7 +103,7 @@ struct xdpi_pkt {
 	__u8  icmp_code;
 	__u8  frag;         /* enum xdpi_frag */
 	__u8  has_tcp_flags;/* the flag byte was inside the captured data */
-	__u8  _pad;
+	__u8  l3_cut;       /* the IP payload goes on past the captured bytes */
 	__u32 ip_len;       /* L3 bytes as the IP header states them */
 	__u32 payload_off;  /* application payload: offset in the frame ... */
 	__u32 payload_len;  /* ... and captured length, bounded by the IP length */
@@ -115,18 +115,27 @@ struct hdr_cursor {
 	void *pos;
 };
 
+/* Captured frames sit at any alignment in user space, so header structs
+ * are packed there; in BPF the kernel's packet layout keeps them aligned
+ * enough and packed would turn every load into byte loads. */
+#ifdef __bpf__
+#define XDPI_HDR
+#else
+#define XDPI_HDR __attribute__((packed))
+#endif
+
 
 
 struct xdpi_eth_hdr {
 	__u8   h_dest[6];
 	__u8   h_source[6];
 	__be16 h_proto;
-};
+} XDPI_HDR;
 
 struct xdpi_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
-};
+} XDPI_HDR;
 
 struct xdpi_ipv4_hdr {
 	__u8   ver_ihl;
@@ -139,7 +148,7 @@ struct xdpi_ipv4_hdr {
 	__sum16 check;
 	__be32 saddr;
 	__be32 daddr;
-};
+} XDPI_HDR;
 
 struct xdpi_ipv6_hdr {
 	__be32 ver_tc_flow;
@@ -148,19 +157,19 @@ struct xdpi_ipv6_hdr {
 	__u8   hop_limit;
 	__u8   saddr[16];
 	__u8   daddr[16];
-};
+} XDPI_HDR;
 
 struct xdpi_ipv6_opt_hdr {
 	__u8 nexthdr;
 	__u8 hdrlen;   /* 8-octet units, not counting the first 8 */
-};
+} XDPI_HDR;
 
 struct xdpi_ipv6_frag_hdr {
 	__u8   nexthdr;
 	__u8   reserved;
 	__be16 frag_off; /* offset in 8-octet units << 3 | M flag */
 	__be32 id;
-};
+} XDPI_HDR;
 
 struct xdpi_tcp_hdr {
 	__be16 source;
@@ -172,32 +181,37 @@ struct xdpi_tcp_hdr {
 	__be16 window;
 	__sum16 check;
 	__be16 urg_ptr;
-};
+} XDPI_HDR;
 
 struct xdpi_udp_hdr {
 	__be16 source;
 	__be16 dest;
 	__be16 len;
 	__sum16 check;
-};
+} XDPI_HDR;
 
 /* Makes a header offset opaque to the BPF verifier. Every path through the
  * L2/L3 parsers ends at a different constant offset; without this, the
  * verifier walks each combination of VLAN tags, MPLS labels and extension
  * headers separately and gives up. The BPF object defines it; in user space
- * it is the identity. Must return a value <= XDPI_OPAQUE_MAX or -1. */
+ * it is the identity. The caller bounds what it returns. */
 #ifndef XDPI_OPAQUE_OFF
 #define XDPI_OPAQUE_OFF(off) ((long)(off))
 #endif
-#define XDPI_OPAQUE_MAX 512
+/* Bounds for rebased offsets. Each rebase caps how far the cursor may be
+ * from its base; the caps keep base + offset + any header length under the
+ * verifier's 64 KiB packet offset limit. */
+#define XDPI_REBASE_L2   0xff   /* from the frame start to L3 */
+#define XDPI_REBASE_EXT  0x3fff /* from the IPv6 header, per extension header */
+#define XDPI_REBASE_L4   0x7fff /* from the frame start to L4 */
 
-static __always_inline int xdpi_cursor_rebase(struct hdr_cursor *c, void *frame)
+static __always_inline int xdpi_cursor_rebase(struct hdr_cursor *c, void *base, long max)
 {
-	long off = XDPI_OPAQUE_OFF(c->pos - frame);
+	long off = XDPI_OPAQUE_OFF(c->pos - base);
 
-	if (off < 0 || off > XDPI_OPAQUE_MAX)
+	if (off < 0 || off > max)
 		return -1;
-	c->pos = frame + off;
+	c->pos = base + off;
 	return 0;
 }
 
@@ -208,11 +222,14 @@ static __always_inline int xdpi_has(void *pos, void *end, __u32 len)
 
 static __always_inline void xdpi_addr_copy(__u8 *dst, const void *src, int len)
 {
-	__builtin_memcpy(dst, src, 16); /* caller guarantees 16 readable bytes */
 	if (len == 4) {
 		__u64 zero = 0;
+
+		__builtin_memcpy(dst, src, 4);
 		__builtin_memcpy(dst + 4, &zero, 8);
 		__builtin_memcpy(dst + 12, &zero, 4);
+	} else {
+		__builtin_memcpy(dst, src, 16);
 	}
 }
 
@@ -250,7 +267,7 @@ XDPI_UNROLL
 		proto = xdpi_ntohs(vh->proto);
 		c->pos = vh + 1;
 	}
-	if (xdpi_cursor_rebase(c, eth) < 0) {
+	if (xdpi_cursor_rebase(c, eth, XDPI_REBASE_L2) < 0) {
 		*bad = 1;
 		return 0;
 	}
@@ -327,18 +344,25 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut
 	tot = xdpi_ntohs(ip->tot_len);
 	if (tot == 0) {
 		/* Segmentation offload leaves 0: take the length present. */
+		__u64 all = (__u64)avail + cut;
+
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
-		tot = avail + cut;
+		p->ip_len = all > 0xffffffffULL ? 0xffffffffU : (__u32)all;
+		p->l3_cut = cut > 0;
+		*l4_end = end;
 	} else if (tot < hlen) {
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		return -1;
-	} else if (tot > avail + cut) {
-		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+	} else {
+		if ((__u64)tot > (__u64)avail + cut)
+			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
+		p->ip_len = tot;
+		p->l3_cut = tot > avail;
+		*l4_end = tot < avail ? (void *)ip + tot : end;
 	}
 
 	p->family = 4;
 	p->proto = ip->protocol;
-	p->ip_len = tot;
 	xdpi_addr_copy(p->src, &ip->saddr, 4);
 	xdpi_addr_copy(p->dst, &ip->daddr, 4);
 	frag = xdpi_ntohs(ip->frag_off);
@@ -348,7 +372,6 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut
 		p->frag = XDPI_FRAG_FIRST;
 
 	c->pos = (void *)ip + hlen;
-	*l4_end = tot < avail ? (void *)ip + tot : end;
 	return 0;
 }
 
@@ -386,10 +409,12 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut
 		if (ip6->nexthdr != XDPI_IPPROTO_HOPOPTS)
 			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		*l4_end = end;
+		p->l3_cut = 1;
 	} else {
-		if (tot > avail + cut)
+		if ((__u64)tot > (__u64)avail + cut)
 			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		*l4_end = tot < avail ? (void *)ip6 + tot : end;
+		p->l3_cut = tot > avail;
 	}
 	c->pos = ip6 + 1;
 	nh = ip6->nexthdr;
@@ -438,7 +463,7 @@ XDPI_UNROLL
 			nh = oh->nexthdr;
 			c->pos = (void *)oh + len;
 		}
-		if (xdpi_cursor_rebase(c, ip6) < 0) {
+		if (xdpi_cursor_rebase(c, ip6, XDPI_REBASE_EXT) < 0) {
 			p->anomalies |= XDPI_ANOM(XDPI_C_IPV6_EXT_LIMIT);
 			p->proto = nh;
 			return 1;
@@ -503,12 +528,15 @@ static __always_inline void parse_tcp(struct hdr_cursor *c, void *frame, void *e
 	}
 	p->tcp_seq = xdpi_ntohl(th->seq);
 	doff = (th->doff_res >> 4) * 4;
-	if (doff < sizeof(*th) || (void *)th + doff > l4_end) {
+	if (doff < sizeof(*th)) {
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_TCP_DOFF);
 		return;
 	}
-	if (!xdpi_has(th, end, doff)) {
-		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+	if (!xdpi_has(th, end, doff) || (void *)th + doff > l4_end) {
+		/* Past the captured bytes of a longer packet: cut short; past
+		 * the end of the IP payload itself: a bad offset. */
+		p->anomalies |= p->l3_cut && l4_end == end ? XDPI_ANOM(XDPI_C_TRUNC_L4)
+							   : XDPI_ANOM(XDPI_C_BAD_TCP_DOFF);
 		return;
 	}
 	xdpi_set_payload(p, frame, (void *)th + doff, l4_end);
@@ -569,7 +597,7 @@ static __always_inline int xdpi_parse(void *data, void *data_end, __u32 cut,
 	l3 = parse_l2(&c, data_end, p, &bad);
 	if (bad)
 		return XDPI_P_BAD;
-	if (xdpi_cursor_rebase(&c, data) < 0)
+	if (xdpi_cursor_rebase(&c, data, XDPI_REBASE_L2) < 0)
 		return XDPI_P_BAD;
 	p->l3_off = c.pos - data;
 	if (l3 == XDPI_ETH_P_IP)
@@ -580,9 +608,12 @@ static __always_inline int xdpi_parse(void *data, void *data_end, __u32 cut,
 		return XDPI_P_NON_IP;
 	if (rc < 0)
 		return XDPI_P_BAD;
-	if (rc == 0 && p->frag != XDPI_FRAG_NONFIRST &&
-	    xdpi_cursor_rebase(&c, data) == 0)
-		parse_l4(&c, data, data_end, l4_end, p);
+	if (rc == 0 && p->frag != XDPI_FRAG_NONFIRST) {
+		if (xdpi_cursor_rebase(&c, data, XDPI_REBASE_L4) == 0)
+			parse_l4(&c, data, data_end, l4_end, p);
+		else
+			p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
+	}
 	return XDPI_P_FLOW;
 }
 

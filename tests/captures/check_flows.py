@@ -43,8 +43,12 @@ def xdpi_read(xdpi, pcap, kernel, stats_path):
         cmd.append('--kernel')
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
-    with open(stats_path) as f:
-        stats = json.load(f)
+    try:
+        with open(stats_path) as f:
+            stats = json.load(f)
+        os.unlink(stats_path)
+    except (OSError, ValueError):
+        stats = {'packets': -1}  # the run failed before writing counters
     return r.returncode, r.stderr, recs, stats
 
 def sum_records(recs):
