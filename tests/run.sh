@@ -18,10 +18,11 @@ step() {
 	echo "== $name"
 	"$@" >"$log" 2>&1
 	rc=$?
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	line=$(grep -oE '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
-		p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/')
-		f=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		p=${line%% passed*}
+		f=${line#*passed, }
+		f=${f%% failed*}
 	else
 		p=0; f=0
 	fi
