@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "sink/jsonl.h"
 
 struct output {
@@ -30,7 +31,11 @@ struct output *output_open(const char *path)
 		}
 		o->owned = 1;
 	}
-	setvbuf(o->f, NULL, _IOFBF, 1 << 16);
+	/* Whole lines as they come on a terminal, big writes otherwise. */
+	if (isatty(fileno(o->f)))
+		setvbuf(o->f, NULL, _IOLBF, 0);
+	else
+		setvbuf(o->f, NULL, _IOFBF, 1 << 16);
 	return o;
 }
 
@@ -45,6 +50,11 @@ int output_flow(struct output *o, const struct flow_record *r)
 	}
 	o->records++;
 	return 0;
+}
+
+int output_flush(struct output *o)
+{
+	return fflush(o->f) ? -1 : 0;
 }
 
 uint64_t output_records(const struct output *o)

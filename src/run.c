@@ -148,6 +148,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 				fprintf(stderr, "xdpi: reading the flow map failed: %s\n",
 					strerror(errno));
 			next_tick = now + cfg->poll_ns;
+			output_flush(out);
 			counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
 			publish(state_dir, cfg->ifname, counters, &ingest.st, flowtrack_stats(ft),
 				flowtrack_records(ft));
