@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <pcap/pcap.h>
 
@@ -20,12 +23,58 @@
 #endif
 
 struct pcap_source {
-	pcap_t *p;
+	pcap_t *p;          /* libpcap reader (pcapng), or NULL in mmap mode */
 	int dlt;
 	uint64_t frames;
 	uint64_t skipped;
-	uint8_t *buf; /* frame with a synthetic Ethernet header */
+	uint8_t *buf;       /* frame with a synthetic Ethernet header */
+	/* Classic pcap files are mapped and walked in place: no copy per frame,
+	 * and frames stay valid until close (see struct frame.stable). */
+	const uint8_t *map;
+	size_t map_len;
+	size_t pos;
+	int swapped;        /* file written with the other byte order */
+	int nsec;           /* nanosecond timestamps */
+	uint32_t snaplen;
 };
+
+static uint32_t rd32(const struct pcap_source *s, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return s->swapped ? __builtin_bswap32(v) : v;
+}
+
+/* Maps a classic pcap file; 0 if it is one, -1 to fall back to libpcap. */
+static int map_classic(struct pcap_source *s, int fd, size_t len)
+{
+	const uint8_t *m;
+	uint32_t magic;
+
+	if (len < 24)
+		return -1;
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	memcpy(&magic, m, 4);
+	switch (magic) {
+	case 0xa1b2c3d4: break;
+	case 0xd4c3b2a1: s->swapped = 1; break;
+	case 0xa1b23c4d: s->nsec = 1; break;
+	case 0x4d3cb2a1: s->swapped = 1; s->nsec = 1; break;
+	default:
+		munmap((void *)m, len);
+		return -1;
+	}
+	madvise((void *)m, len, MADV_SEQUENTIAL);
+	s->map = m;
+	s->map_len = len;
+	s->pos = 24;
+	s->snaplen = rd32(s, m + 16);
+	s->dlt = (int)(rd32(s, m + 20) & 0x03ffffff); /* low bits: link type */
+	return 0;
+}
 
 static int supported(int dlt)
 {
@@ -66,25 +115,28 @@ struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
-	if (!s->p) {
-		snprintf(err, errlen, "%s is not a readable pcap/pcapng file: %s", path, perr);
-		free(s);
-		return NULL;
+	if (map_classic(s, fileno(fp), (size_t)st.st_size) == 0) {
+		fclose(fp);
+	} else {
+		s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+		if (!s->p) {
+			snprintf(err, errlen, "%s is not a readable pcap/pcapng file: %s", path, perr);
+			free(s);
+			return NULL;
+		}
+		s->dlt = pcap_datalink(s->p);
 	}
-	s->dlt = pcap_datalink(s->p);
 	if (!supported(s->dlt)) {
-		snprintf(err, errlen, "%s: link type %s (%d) is not supported", path,
-			 pcap_datalink_val_to_name(s->dlt) ? pcap_datalink_val_to_name(s->dlt) : "?",
+		const char *n = pcap_datalink_val_to_name(s->dlt);
+
+		snprintf(err, errlen, "%s: link type %s (%d) is not supported", path, n ? n : "?",
 			 s->dlt);
-		pcap_close(s->p);
-		free(s);
+		pcap_source_close(s);
 		return NULL;
 	}
 	s->buf = malloc(FRAME_MAX);
 	if (!s->buf) {
-		pcap_close(s->p);
-		free(s);
+		pcap_source_close(s);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -103,6 +155,7 @@ static int synth(struct pcap_source *s, struct frame *f, const uint8_t *l3,
 	memcpy(s->buf + 14, l3, len);
 	f->data = s->buf;
 	f->caplen = len + 14;
+	f->stable = 0;
 	return 1;
 }
 
@@ -129,6 +182,7 @@ static int normalize(struct pcap_source *s, const uint8_t *d, uint32_t len,
 	case DLT_EN10MB:
 		f->data = d;
 		f->caplen = len;
+		f->stable = s->map != NULL;
 		return 1;
 	case DLT_NULL:
 	case DLT_LOOP:
@@ -185,11 +239,47 @@ static int normalize(struct pcap_source *s, const uint8_t *d, uint32_t len,
 	}
 }
 
+/* The next record of a mapped classic pcap file. */
+static int next_mapped(struct pcap_source *s, struct frame *f, char *err, size_t errlen)
+{
+	for (;;) {
+		const uint8_t *h = s->map + s->pos;
+		uint32_t caplen, len, sub;
+
+		if (s->pos == s->map_len)
+			return 0;
+		if (s->map_len - s->pos < 16) {
+			snprintf(err, errlen, "capture file is corrupt after %llu frames: "
+				 "truncated record header", (unsigned long long)s->frames);
+			return -1;
+		}
+		caplen = rd32(s, h + 8);
+		len = rd32(s, h + 12);
+		if (caplen > s->map_len - s->pos - 16 || caplen > 0x40000) {
+			snprintf(err, errlen, "capture file is corrupt after %llu frames: "
+				 "record of %u bytes %s", (unsigned long long)s->frames, caplen,
+				 caplen > 0x40000 ? "is larger than any frame" : "runs past the end");
+			return -1;
+		}
+		s->pos += 16 + (size_t)caplen;
+		s->frames++;
+		sub = rd32(s, h + 4);
+		f->ts_ns = (uint64_t)rd32(s, h) * 1000000000ULL +
+			   (uint64_t)sub * (s->nsec ? 1 : 1000);
+		f->cut = len > caplen ? len - caplen : 0;
+		if (normalize(s, h + 16, caplen, f))
+			return 1;
+		s->skipped++;
+	}
+}
+
 int pcap_source_next(struct pcap_source *s, struct frame *f, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *h;
 	const uint8_t *d;
 
+	if (s->map)
+		return next_mapped(s, f, err, errlen);
 	for (;;) {
 		int rc = pcap_next_ex(s->p, &h, &d);
 
@@ -223,7 +313,10 @@ void pcap_source_close(struct pcap_source *s)
 {
 	if (!s)
 		return;
-	pcap_close(s->p);
+	if (s->p)
+		pcap_close(s->p);
+	if (s->map)
+		munmap((void *)s->map, s->map_len);
 	free(s->buf);
 	free(s);
 }

@@ -14,6 +14,7 @@ struct frame {
 	uint32_t caplen;      /* bytes present */
 	uint32_t cut;         /* bytes the snap length removed */
 	uint64_t ts_ns;       /* capture time, epoch ns */
+	int stable;           /* data stays valid until pcap_source_close */
 };
 
 /* NULL with a one-line message in err on failure. */
