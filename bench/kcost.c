@@ -1,15 +1,56 @@
 /* Per-packet cost of the kernel program, measured by the kernel itself with
- * BPF_PROG_TEST_RUN (repeat R, average ns per run), next to a bare XDP_PASS
- * program as the harness floor. Prints a Markdown table. */
+ * BPF_PROG_TEST_RUN, next to a bare XDP_PASS program (the harness floor) and
+ * a reference flow counter (bench/ref.bpf.c, with a per-CPU hash and with
+ * the LRU per-CPU hash xdpi uses). The xdpi program is also timed at the
+ * stages of bpf/xdpi.bpf.c built with -DXDPI_BENCH_STAGE=1/2/3 by
+ * bench/run.sh. Prints Markdown tables.
+ *
+ *   kcost [-r REPEAT] [-f FLOWS] [-p PASSES] [-b BUILD] [-x OBJ]...
+ *
+ * One flow: one TCP packet repeated REPEAT times (median of 5 runs); the
+ * flow entry and the packet stay hot in the cache. Many flows: FLOWS
+ * distinct TCP flows (source port and address vary), one test run each with
+ * repeat 1, in a new random order on each of PASSES passes (median of the
+ * passes' means); the flows are created by warm-up passes first. With
+ * repeat 1 each figure includes the harness's own timing, see the floor.
+ * -x OBJ times another build of xdpi.bpf.o as well (e.g. before a change). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "xdpi.skel.h"
 
-static size_t tcp_frame(unsigned char *f, size_t size)
+#define CHUNK     512	/* repeat per run when every packet makes an event */
+#define DRAIN     256	/* many flows: runs between ring-buffer drains */
+#define MAX_EXTRA 4
+
+enum { HOT_64, HOT_1514, MANY_64, MANY_1514, NCOL };
+
+struct prog {
+	char label[160];
+	int fd;
+	struct bpf_object *obj;
+	struct ring_buffer *rb; /* xdpi's events, drained between runs */
+	int ev_per_pkt;         /* every packet makes an event: short runs */
+	unsigned warm;          /* many flows: warm-up passes */
+	double ns[NCOL];
+};
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static void tcp_frame(unsigned char *f, size_t size)
 {
 	/* Ethernet + IPv4 + TCP ACK|PSH with payload up to size. */
 	size_t ip_len = size - 14;
@@ -26,106 +67,344 @@ static size_t tcp_frame(unsigned char *f, size_t size)
 	f[36] = 0x01; f[37] = 0xbb;   /* 443 */
 	f[46] = 0x50;                 /* data offset 5 */
 	f[47] = 0x18;                 /* PSH|ACK */
-	return size;
 }
 
-static double run(int fd, unsigned char *pkt, size_t len, unsigned repeat)
+/* Flow i: source port i, source address 198.18.(i >> 16).1. */
+static void set_flow(unsigned char *f, unsigned i)
+{
+	f[28] = (unsigned char)(i >> 16);
+	f[34] = (unsigned char)(i >> 8);
+	f[35] = (unsigned char)i;
+}
+
+static int noop_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx, (void)data, (void)size;
+	return 0;
+}
+
+/* Average ns per packet of one test run, as the kernel measured it. */
+static unsigned run(const struct prog *p, unsigned char *pkt, size_t len, unsigned repeat)
 {
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (unsigned)len,
 			    .repeat = repeat);
 
-	if (bpf_prog_test_run_opts(fd, &o)) {
-		perror("test_run");
+	if (bpf_prog_test_run_opts(p->fd, &o)) {
+		perror("kcost: test_run");
 		exit(1);
 	}
 	return o.duration;
 }
 
-static double median5(int fd, unsigned char *pkt, size_t len, unsigned repeat)
+static void drain(const struct prog *p)
 {
-	double v[5], t;
-
-	for (int i = 0; i < 5; i++)
-		v[i] = run(fd, pkt, len, repeat);
-	for (int i = 0; i < 5; i++)
-		for (int j = i + 1; j < 5; j++)
-			if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t; }
-	return v[2];
+	if (p->rb && ring_buffer__consume(p->rb) < 0) {
+		fprintf(stderr, "kcost: ring buffer consume failed\n");
+		exit(1);
+	}
 }
 
-static int load_pass(void)
+static double median(double *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (v[j] < v[i]) {
+				double t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+			}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One packet, repeated: median of 5 runs. A program that writes an event
+ * per packet runs in chunks, the ring drained between them, so it never
+ * fills up nor passes the wake-up watermark. */
+static double hot(struct prog *p, unsigned char *pkt, size_t len, unsigned repeat)
+{
+	double v[5];
+
+	drain(p);
+	for (int i = 0; i < 5; i++) {
+		if (p->ev_per_pkt) {
+			double sum = 0;
+			unsigned n = repeat / CHUNK ? repeat / CHUNK : 1;
+
+			for (unsigned c = 0; c < n; c++) {
+				sum += run(p, pkt, len, CHUNK);
+				drain(p);
+			}
+			v[i] = sum / n;
+		} else {
+			v[i] = run(p, pkt, len, repeat);
+			drain(p);
+		}
+	}
+	return median(v, 5);
+}
+
+/* Many flows, one run of repeat 1 per flow, in a new order each pass. */
+static double many(struct prog *p, unsigned char *pkt, size_t len, unsigned *order,
+		   unsigned flows, unsigned passes)
+{
+	double v[16];
+
+	drain(p);
+	for (unsigned w = 0; w < p->warm; w++)
+		for (unsigned i = 0; i < flows; i++) {
+			set_flow(pkt, i);
+			run(p, pkt, len, 1);
+			if (i % DRAIN == DRAIN - 1)
+				drain(p);
+		}
+	drain(p);
+	for (unsigned k = 0; k < passes; k++) {
+		double sum = 0;
+
+		for (unsigned i = flows - 1; i > 0; i--) {
+			unsigned j = rnd(i + 1), t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (unsigned i = 0; i < flows; i++) {
+			set_flow(pkt, order[i]);
+			sum += run(p, pkt, len, 1);
+			if (i % DRAIN == DRAIN - 1)
+				drain(p);
+		}
+		drain(p);
+		v[k] = sum / flows;
+	}
+	set_flow(pkt, 0xc350); /* back to the one-flow packet */
+	pkt[28] = 0;
+	return median(v, (int)passes);
+}
+
+static int load_pass(struct prog *p)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = XDP_PASS },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 
-	return bpf_prog_load(BPF_PROG_TYPE_XDP, "pass", "GPL", insns, 2, NULL);
+	snprintf(p->label, sizeof(p->label), "bare XDP_PASS (harness floor)");
+	p->fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pass", "GPL", insns, 2, NULL);
+	return p->fd < 0 ? -1 : 0;
 }
 
-/* First program of a BPF object file (the reference program). */
-static int load_obj(const char *path, struct bpf_object **out)
+/* Sets a variable of the object's .rodata before load, found by name in BTF. */
+static int set_rodata(struct bpf_object *o, const char *name, unsigned long long val)
 {
-	struct bpf_object *o = bpf_object__open_file(path, NULL);
-	struct bpf_program *p;
+	struct bpf_map *m = bpf_object__find_map_by_name(o, ".rodata");
+	struct btf *btf = bpf_object__btf(o);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	size_t size;
+	char *data;
+	int id;
 
-	if (!o || bpf_object__load(o))
+	if (!m || !btf)
 		return -1;
-	p = bpf_object__next_program(o, NULL);
-	*out = o;
-	return p ? bpf_program__fd(p) : -1;
+	/* Writable before load (the const is libbpf 1.1's signature). */
+	data = (char *)(unsigned long)bpf_map__initial_value(m, &size);
+	if (!data)
+		return -1;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -1;
+	sec = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *var = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, var->name_off), name))
+			continue;
+		if (vs->offset + vs->size > size)
+			return -1;
+		if (vs->size == 4) {
+			unsigned v = (unsigned)val;
+
+			memcpy(data + vs->offset, &v, 4);
+		} else if (vs->size == 8) {
+			memcpy(data + vs->offset, &val, 8);
+		} else {
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
 }
 
-static struct xdpi_bpf *load_xdpi(unsigned snippet_pkts)
+/* The XDP program of an object file: the reference, or xdpi's (with the
+ * snippet budget K set, its TC program left out). */
+static int load_obj(struct prog *p, const char *path, int snippet_pkts)
 {
-	struct xdpi_bpf *s = xdpi_bpf__open();
+	struct bpf_program *pr;
+	struct bpf_map *ev;
 
-	if (!s)
-		return NULL;
-	s->rodata->snippet_pkts = snippet_pkts;
-	bpf_program__set_autoload(s->progs.xdpi_tc, false);
-	if (xdpi_bpf__load(s)) {
-		xdpi_bpf__destroy(s);
-		return NULL;
+	p->obj = bpf_object__open_file(path, NULL);
+	if (!p->obj) {
+		fprintf(stderr, "kcost: cannot open %s\n", path);
+		return -1;
 	}
-	return s;
+	pr = bpf_object__find_program_by_name(p->obj, "xdpi_tc");
+	if (pr)
+		bpf_program__set_autoload(pr, false);
+	if (snippet_pkts >= 0 && set_rodata(p->obj, "snippet_pkts", (unsigned)snippet_pkts)) {
+		fprintf(stderr, "kcost: %s: no snippet_pkts\n", path);
+		return -1;
+	}
+	if (bpf_object__load(p->obj)) {
+		fprintf(stderr, "kcost: cannot load %s\n", path);
+		return -1;
+	}
+	pr = bpf_object__find_program_by_name(p->obj, "xdpi_xdp");
+	if (!pr)
+		pr = bpf_object__next_program(p->obj, NULL);
+	p->fd = pr ? bpf_program__fd(pr) : -1;
+	ev = bpf_object__find_map_by_name(p->obj, "events");
+	if (ev) {
+		p->rb = ring_buffer__new(bpf_map__fd(ev), noop_event, NULL, NULL);
+		if (!p->rb)
+			return -1;
+	}
+	return p->fd < 0 ? -1 : 0;
+}
+
+static void row(const struct prog *p, int c0)
+{
+	printf("| %s | %.1f | %.1f |\n", p->label, p->ns[c0], p->ns[c0 + 1]);
+}
+
+static void ratio(const char *what, const struct prog *a, const struct prog *b, int c0)
+{
+	printf("| ratio %s | %.2f | %.2f |\n", what, a->ns[c0] / b->ns[c0],
+	       a->ns[c0 + 1] / b->ns[c0 + 1]);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: kcost [-r REPEAT] [-f FLOWS] [-p PASSES] [-b BUILD] [-x OBJ]...\n");
+	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned repeat = argc > 1 ? (unsigned)atoi(argv[1]) : 1000000;
-	const char *ref_path = argc > 2 ? argv[2] : "build/bench/ref.bpf.o";
+	unsigned repeat = 1000000, flows = 65536, passes = 3;
+	const char *build = "build", *extra[MAX_EXTRA];
 	static unsigned char small[64], big[1514];
-	struct xdpi_bpf *nosnip = load_xdpi(0), *snip = load_xdpi(8);
-	struct bpf_object *ref_obj = NULL;
-	int pass = load_pass(), ref = load_obj(ref_path, &ref_obj);
-	double r_small, r_big, x_small, x_big;
+	struct prog progs[8 + MAX_EXTRA] = { 0 };
+	enum { PASS, REF, REF_LRU, STAGE1, STAGE2, NOSNIP, FULL, STAGE3, NPROG };
+	int nextra = 0, n, opt;
+	unsigned *order;
+	char path[4096];
 
-	if (!nosnip || !snip || pass < 0 || ref < 0) {
-		fprintf(stderr, "kcost: cannot load programs (root needed)\n");
-		return 1;
+	while ((opt = getopt(argc, argv, "r:f:p:b:x:")) != -1) {
+		switch (opt) {
+		case 'r': repeat = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'f': flows = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'p': passes = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'b': build = optarg; break;
+		case 'x':
+			if (nextra == MAX_EXTRA)
+				usage();
+			extra[nextra++] = optarg;
+			break;
+		default: usage();
+		}
 	}
+	if (!repeat || flows > 1u << 24 || !passes || passes > 16)
+		usage();
+	libbpf_set_print(NULL);
+
+	if (load_pass(&progs[PASS]))
+		goto fail;
+#define LOAD(i, file, k, lbl) do { \
+		snprintf(path, sizeof(path), "%s/%s", build, file); \
+		if (load_obj(&progs[i], path, k)) \
+			goto fail; \
+		snprintf(progs[i].label, sizeof(progs[i].label), "%s", lbl); \
+	} while (0)
+	LOAD(REF, "bench/ref.bpf.o", -1, "reference: bare parse + per-CPU hash (bench/ref.bpf.c)");
+	LOAD(REF_LRU, "bench/ref-lru.bpf.o", -1, "reference with LRU per-CPU hash (-DREF_LRU)");
+	LOAD(STAGE1, "bench/xdpi-stage1.bpf.o", 0, "xdpi stage 1: timestamp + parse");
+	LOAD(STAGE2, "bench/xdpi-stage2.bpf.o", 0,
+	     "xdpi stage 2: parse + counters + flow update, no events");
+	LOAD(NOSNIP, "xdpi.bpf.o", 0, "xdpi full program, snippets off (K = 0)");
+	LOAD(FULL, "xdpi.bpf.o", 8, "xdpi full program, K = 8 spent (**measured against the reference**)");
+	LOAD(STAGE3, "bench/xdpi-stage3.bpf.o", 8,
+	     "xdpi stage 3: full + a snippet event on every packet (K ignored)");
+	progs[STAGE3].ev_per_pkt = 1;
+	/* Eight packets of each flow spend its snippet budget first. */
+	progs[FULL].warm = 9;
+	n = NPROG;
+	for (int i = 0; i < nextra; i++, n++) {
+		if (load_obj(&progs[n], extra[i], 8))
+			goto fail;
+		progs[n].warm = 9;
+		snprintf(progs[n].label, sizeof(progs[n].label), "%s, K = 8 spent", extra[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (!progs[i].warm)
+			progs[i].warm = 1;
+
 	tcp_frame(small, sizeof(small));
 	tcp_frame(big, sizeof(big));
-	printf("| program (BPF_PROG_TEST_RUN, repeat %u, median of 5) | 64 B TCP ns/pkt | 1514 B TCP ns/pkt |\n",
-	       repeat);
-	printf("|---|---:|---:|\n");
-	printf("| bare XDP_PASS (harness floor) | %.1f | %.1f |\n",
-	       median5(pass, small, sizeof(small), repeat), median5(pass, big, sizeof(big), repeat));
-	r_small = median5(ref, small, sizeof(small), repeat);
-	r_big = median5(ref, big, sizeof(big), repeat);
-	printf("| reference: bare parse + per-CPU hash (bench/ref.bpf.c) | %.1f | %.1f |\n",
-	       r_small, r_big);
-	printf("| xdpi: parse + sanity + flow update (snippets off) | %.1f | %.1f |\n",
-	       median5(bpf_program__fd(nosnip->progs.xdpi_xdp), small, sizeof(small), repeat),
-	       median5(bpf_program__fd(nosnip->progs.xdpi_xdp), big, sizeof(big), repeat));
-	x_small = median5(bpf_program__fd(snip->progs.xdpi_xdp), small, sizeof(small), repeat);
-	x_big = median5(bpf_program__fd(snip->progs.xdpi_xdp), big, sizeof(big), repeat);
-	printf("| xdpi: full program (snippets on; K spent after 8 packets of the flow) | %.1f | %.1f |\n",
-	       x_small, x_big);
-	printf("| ratio full / reference | %.2f | %.2f |\n", x_small / r_small, x_big / r_big);
-	bpf_object__close(ref_obj);
-	xdpi_bpf__destroy(nosnip);
-	xdpi_bpf__destroy(snip);
+	for (int i = 0; i < n; i++) {
+		progs[i].ns[HOT_64] = hot(&progs[i], small, sizeof(small), repeat);
+		progs[i].ns[HOT_1514] = hot(&progs[i], big, sizeof(big), repeat);
+	}
+	order = calloc(flows ? flows : 1, sizeof(*order));
+	if (!order)
+		goto fail;
+	for (unsigned i = 0; i < flows; i++)
+		order[i] = i;
+	for (int i = 0; flows && i < n; i++) {
+		/* Both sizes go to the same flows, which the map has room for. */
+		progs[i].ns[MANY_64] = many(&progs[i], small, sizeof(small), order, flows, passes);
+		progs[i].ns[MANY_1514] = many(&progs[i], big, sizeof(big), order, flows, passes);
+	}
+
+	printf("One flow: BPF_PROG_TEST_RUN, repeat %u, median of 5 runs, ns/packet\n\n", repeat);
+	printf("| program | 64 B TCP | 1514 B TCP |\n|---|---:|---:|\n");
+	for (int i = 0; i < n; i++)
+		row(&progs[i], HOT_64);
+	ratio("full / reference", &progs[FULL], &progs[REF], HOT_64);
+	ratio("full / LRU reference", &progs[FULL], &progs[REF_LRU], HOT_64);
+	ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], HOT_64);
+	for (int i = NPROG; i < n; i++) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "%s / full", extra[i - NPROG]);
+		ratio(what, &progs[i], &progs[FULL], HOT_64);
+	}
+	if (flows) {
+		printf("\n%u flows: one BPF_PROG_TEST_RUN of repeat 1 per flow, random order, "
+		       "median of %u passes' means, ns/packet (harness timing included)\n\n",
+		       flows, passes);
+		printf("| program | 64 B TCP | 1514 B TCP |\n|---|---:|---:|\n");
+		for (int i = 0; i < n; i++)
+			row(&progs[i], MANY_64);
+		ratio("full / reference", &progs[FULL], &progs[REF], MANY_64);
+		ratio("full / LRU reference", &progs[FULL], &progs[REF_LRU], MANY_64);
+		ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], MANY_64);
+		for (int i = NPROG; i < n; i++) {
+			char what[200];
+
+			snprintf(what, sizeof(what), "%s / full", extra[i - NPROG]);
+			ratio(what, &progs[i], &progs[FULL], MANY_64);
+		}
+	}
+	free(order);
+	for (int i = 0; i < n; i++) {
+		ring_buffer__free(progs[i].rb);
+		bpf_object__close(progs[i].obj);
+	}
+	close(progs[PASS].fd);
 	return 0;
+fail:
+	fprintf(stderr, "kcost: cannot load the programs (root needed; build them with "
+		"bench/run.sh)\n");
+	return 1;
 }

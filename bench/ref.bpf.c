@@ -2,7 +2,8 @@
 /* Reference for the kernel benchmarks: the least a flow counter can do.
  * Parse Ethernet/VLAN/IPv4/IPv6/TCP/UDP and bump a per-CPU hash entry keyed
  * by the 5-tuple. No sanity checks, no events, no LRU. xdpi's full program
- * is measured against it. */
+ * is measured against it. Built with -DREF_LRU, the map is the LRU per-CPU
+ * hash xdpi's flow map has to be, to tell what the map type alone costs. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -21,7 +22,11 @@ struct ref_val {
 };
 
 struct {
+#ifdef REF_LRU
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+#else
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+#endif
 	__uint(max_entries, 131072);
 	__type(key, struct ref_key);
 	__type(value, struct ref_val);

@@ -18,6 +18,7 @@ void config_defaults(struct xdpi_config *c)
 	c->active_ns = 60 * NSEC_PER_SEC;
 	c->close_grace_ns = 1 * NSEC_PER_SEC;
 	c->poll_ns = 1 * NSEC_PER_SEC;
+	c->workers = 1;
 }
 
 static const char common_help[] =
@@ -70,7 +71,10 @@ void cli_usage(FILE *f, enum command cmd)
 			"capture timestamps. No privileges needed. With --kernel, every frame is\n"
 			"instead replayed through the kernel's XDP program (BPF_PROG_TEST_RUN,\n"
 			"needs root); both give the same records.\n\n"
-			"  --kernel                 replay through the loaded XDP program\n\n%s",
+			"  --kernel                 replay through the loaded XDP program\n"
+			"  --workers N              shard flows over N worker threads (default 1:\n"
+			"                           one thread does everything); records are the\n"
+			"                           same, in another order\n\n%s",
 			common_help);
 		break;
 	case CMD_STATS:
@@ -95,7 +99,7 @@ void cli_usage(FILE *f, enum command cmd)
 enum {
 	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
-	O_KERNEL, O_STATEDIR,
+	O_KERNEL, O_STATEDIR, O_WORKERS,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +125,7 @@ static const struct option long_opts[] = {
 	{ "bpf-object", required_argument, NULL, O_BPFOBJ },
 	{ "kernel", no_argument, NULL, O_KERNEL },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
+	{ "workers", required_argument, NULL, O_WORKERS },
 	{ 0 }
 };
 
@@ -133,7 +138,7 @@ static int allowed(enum command cmd, int opt)
 	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
 	case O_DURATION: case O_STATSI: case O_BPFOBJ:
 		return cmd == CMD_RUN;
-	case O_KERNEL:
+	case O_KERNEL: case O_WORKERS:
 		return cmd == CMD_READ;
 	default:
 		return cmd == CMD_RUN || cmd == CMD_READ;
@@ -269,6 +274,13 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			break;
 		case O_BPFOBJ: g->bpf_object = optarg; break;
 		case O_KERNEL: g->kernel_replay = 1; break;
+		case O_WORKERS: {
+			uint32_t n;
+
+			rc = set_uint(name, optarg, 1, 64, &n);
+			g->workers = (int)n;
+			break;
+		}
 		}
 		if (rc)
 			return rc;
@@ -287,6 +299,10 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	}
 	if ((c->cmd == CMD_RUN || c->cmd == CMD_STATS) && !c->cfg.ifname) {
 		fprintf(stderr, "xdpi %s: which interface? give -i IFACE\n", cmd);
+		return 2;
+	}
+	if (c->cfg.kernel_replay && c->cfg.workers > 1) {
+		fprintf(stderr, "xdpi read: --workers applies to the user-space path, not to --kernel\n");
 		return 2;
 	}
 	if (c->cfg.ifname && strlen(c->cfg.ifname) >= 16) {

@@ -25,6 +25,7 @@ struct xdpi_config {
 	uint64_t poll_ns;           /* flow map poll interval */
 	uint64_t duration_ns;       /* run: stop after this long (0: until signal) */
 	uint64_t stats_ns;          /* run: periodic stats line (0: off) */
+	int workers;                /* read: worker threads (1: all in one thread) */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

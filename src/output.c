@@ -5,14 +5,80 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include "sink/jsonl.h"
+#include "spsc.h"
 
+#define QUEUE_BATCH 64
+#define OUT_BUF (1 << 16)
+
+/* A file sink, or a queue front: a worker thread's records travel through
+ * an SPSC ring to the thread that owns the sink. */
 struct output {
 	FILE *f;
 	int owned;
 	int failed;
 	uint64_t records;
+	struct spsc *ring;      /* queue front only */
+	uint32_t unpublished;
+	uint64_t waits;         /* times the ring was full */
+	char *iobuf;
 };
+
+struct output *output_queue_new(uint64_t bytes)
+{
+	struct output *o = calloc(1, sizeof(*o));
+	void *buf;
+
+	if (!o)
+		return NULL;
+	o->ring = aligned_alloc(SPSC_CACHELINE, sizeof(*o->ring));
+	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!o->ring || buf == MAP_FAILED) {
+		free(o->ring);
+		free(o);
+		return NULL;
+	}
+	spsc_init(o->ring, buf, bytes);
+	return o;
+}
+
+static int queue_push(struct output *o, const struct flow_record *r)
+{
+	struct flow_record *slot;
+
+	/* Offline nothing may be lost: wait for the output thread. */
+	while (!(slot = spsc_claim(o->ring, sizeof(*r), 1))) {
+		spsc_publish(o->ring);
+		o->unpublished = 0;
+		o->waits++;
+		sched_yield();
+	}
+	*slot = *r;
+	o->records++;
+	if (++o->unpublished >= QUEUE_BATCH) {
+		spsc_publish(o->ring);
+		o->unpublished = 0;
+	}
+	return 0;
+}
+
+int output_drain(struct output *q, struct output *sink)
+{
+	const struct flow_record *r;
+	uint32_t len, kind;
+	int n = 0;
+
+	while ((r = spsc_peek(q->ring, &len, &kind))) {
+		output_flow(sink, r);
+		spsc_consume(q->ring);
+		if (++n % QUEUE_BATCH == 0)
+			spsc_release(q->ring);
+	}
+	spsc_release(q->ring);
+	return n;
+}
 
 struct output *output_open(const char *path)
 {
@@ -31,15 +97,18 @@ struct output *output_open(const char *path)
 		}
 		o->owned = 1;
 	}
-	/* Whole lines as they come on a terminal, big writes otherwise. */
-	if (isatty(fileno(o->f)))
-		setvbuf(o->f, NULL, _IOLBF, 0);
-	else
-		setvbuf(o->f, NULL, _IOFBF, 1 << 16);
+	/* Whole lines as they come on a terminal, big writes otherwise. The
+	 * buffer is ours, allocated now rather than on the first record. */
+	o->iobuf = malloc(OUT_BUF);
+	if (!o->iobuf) {
+		output_close(o);
+		return NULL;
+	}
+	setvbuf(o->f, o->iobuf, isatty(fileno(o->f)) ? _IOLBF : _IOFBF, OUT_BUF);
 	return o;
 }
 
-int output_flow(struct output *o, const struct flow_record *r)
+static int file_write(struct output *o, const struct flow_record *r)
 {
 	char line[1024];
 	size_t n = jsonl_format_flow(line, sizeof(line), r);
@@ -52,8 +121,18 @@ int output_flow(struct output *o, const struct flow_record *r)
 	return 0;
 }
 
+int output_flow(struct output *o, const struct flow_record *r)
+{
+	return o->ring ? queue_push(o, r) : file_write(o, r);
+}
+
 int output_flush(struct output *o)
 {
+	if (o->ring) {
+		spsc_publish(o->ring);
+		o->unpublished = 0;
+		return 0;
+	}
 	return fflush(o->f) ? -1 : 0;
 }
 
@@ -68,11 +147,20 @@ int output_close(struct output *o)
 
 	if (!o)
 		return 0;
+	if (o->ring) {
+		munmap(o->ring->buf, o->ring->size);
+		free(o->ring);
+		free(o);
+		return 0;
+	}
 	rc = fflush(o->f) ? -1 : 0;
 	if (o->owned && fclose(o->f))
 		rc = -1;
+	else if (!o->owned)
+		setvbuf(o->f, NULL, _IONBF, 0); /* stdout must not keep our buffer */
 	if (o->failed)
 		rc = -1;
+	free(o->iobuf);
 	free(o);
 	return rc;
 }

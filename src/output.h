@@ -9,6 +9,12 @@ struct output;
 /* path NULL or "-": stdout. Returns NULL with a message on stderr. */
 struct output *output_open(const char *path);
 int output_flow(struct output *o, const struct flow_record *r);
+/* A queue front for a worker thread: output_flow() on it moves records into
+ * a lock-free ring of `bytes` (a power of two) that output_drain() empties
+ * into a sink from another thread. */
+struct output *output_queue_new(uint64_t bytes);
+/* Moves every published record of queue q to sink; returns how many. */
+int output_drain(struct output *q, struct output *sink);
 /* Pushes buffered records out (once per poll in `run`). */
 int output_flush(struct output *o);
 uint64_t output_records(const struct output *o);

@@ -17,6 +17,7 @@
 #include "upath.h"
 #include "util.h"
 #include "loader.h"
+#include "pipeline.h"
 
 struct progress {
 	int on;
@@ -40,6 +41,56 @@ static void progress_tick(struct progress *p, uint64_t frames, int final)
 		final ? "\n" : "");
 }
 
+/* Summary on stderr and the --stats-json file; returns -1 if the file failed. */
+static int report(const struct xdpi_config *cfg, const char *stats_json,
+		  const uint64_t *counters, const struct ingest_stats *in,
+		  const struct flowtrack_stats *ft, uint64_t records)
+{
+	if (!cfg->quiet)
+		stats_print(stderr, counters, in, ft, records);
+	if (stats_json && stats_write_json(stats_json, counters, in, ft, records)) {
+		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_with_workers(const struct xdpi_config *cfg, const char *stats_json,
+			     struct pcap_source *src)
+{
+	uint64_t counters[XDPI_C__MAX];
+	struct flowtrack_stats fts;
+	struct ingest_stats ins;
+	struct pipeline *pl;
+	struct output *out;
+	char err[512];
+	int rc;
+
+	out = output_open(cfg->out_path);
+	if (!out)
+		return 1;
+	pl = pipeline_new(cfg, out, cfg->workers);
+	if (!pl) {
+		output_close(out);
+		return 1;
+	}
+	rc = pipeline_run(pl, src, err, sizeof(err)) ? 1 : 0;
+	if (rc)
+		fprintf(stderr, "xdpi: %s: %s; records below cover the frames before it\n",
+			cfg->read_path, err);
+	pipeline_totals(pl, counters, &ins, &fts);
+	counters[XDPI_C_PACKETS] += pcap_source_skipped(src);
+	counters[XDPI_C_NON_IP] += pcap_source_skipped(src);
+	if (output_close(out)) {
+		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
+		rc = 1;
+	}
+	if (report(cfg, stats_json, counters, &ins, &fts, pipeline_records(pl)))
+		rc = 1;
+	pipeline_free(pl);
+	return rc;
+}
+
 int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 {
 	char err[512];
@@ -61,6 +112,11 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	if (!src) {
 		fprintf(stderr, "xdpi: %s\n", err);
 		return 1;
+	}
+	if (cfg->workers > 1 && !cfg->kernel_replay) {
+		rc = read_with_workers(cfg, stats_json, src);
+		pcap_source_close(src);
+		return rc;
 	}
 	if (cfg->kernel_replay) {
 		if (loader_check_privileges("read --kernel"))
@@ -148,14 +204,9 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		rc = 1;
 	}
 	out = NULL;
-	if (!cfg->quiet)
-		stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
-			    flowtrack_records(ft));
-	if (stats_json && stats_write_json(stats_json, counters, &ingest.st,
-					   flowtrack_stats(ft), flowtrack_records(ft))) {
-		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
+	if (report(cfg, stats_json, counters, &ingest.st, flowtrack_stats(ft),
+		   flowtrack_records(ft)))
 		rc = 1;
-	}
 out:
 	if (out)
 		output_close(out);

@@ -52,39 +52,46 @@ static void snippet(struct upath *u, const uint8_t *frame, const struct xdpi_flo
 void upath_packet(struct upath *u, const uint8_t *frame, uint32_t caplen,
 		  uint32_t cut, uint64_t ts)
 {
+	struct xdpi_pkt p;
+	int rc = xdpi_parse((void *)frame, (void *)(frame + caplen), cut, &p);
+
+	upath_account(u, frame, &p, rc, ts);
+}
+
+void upath_account(struct upath *u, const uint8_t *frame, const struct xdpi_pkt *p,
+		   int rc, uint64_t ts)
+{
 	struct xdpi_flow_key key;
 	struct xdpi_flow_val *v;
-	struct xdpi_pkt p;
 	uint8_t dir, fresh;
-	int rc, created;
+	int created;
 
 	u->counters[XDPI_C_PACKETS]++;
-	rc = xdpi_parse((void *)frame, (void *)(frame + caplen), cut, &p);
-	counters_add_anomalies(u->counters, p.anomalies);
+	counters_add_anomalies(u->counters, p->anomalies);
 	if (rc == XDPI_P_NON_IP) {
 		u->counters[XDPI_C_NON_IP]++;
 		return;
 	}
 	if (rc != XDPI_P_FLOW)
 		return;
-	if (p.frag)
+	if (p->frag)
 		u->counters[XDPI_C_IP_FRAGMENTS]++;
 
-	dir = xdpi_flow_key_from_pkt(&p, &key);
+	dir = xdpi_flow_key_from_pkt(p, &key);
 	v = flowtab_upsert(u->flows, &key, &created);
 	if (!v) {
 		u->counters[XDPI_C_FLOW_UPDATE_FAIL]++;
 		return;
 	}
 	if (created) {
-		xdpi_flow_val_init(v, &p, dir, ts);
+		xdpi_flow_val_init(v, p, dir, ts);
 		u->counters[XDPI_C_FLOWS_CREATED]++;
-		event(u, XDPI_EV_FLOW_START, &key, &p, dir, ts);
+		event(u, XDPI_EV_FLOW_START, &key, p, dir, ts);
 	}
 	u->counters[XDPI_C_FLOW_PACKETS]++;
-	fresh = xdpi_flow_val_update(v, &p, dir, ts);
+	fresh = xdpi_flow_val_update(v, p, dir, ts);
 	if (fresh)
-		event(u, XDPI_EV_FLOW_END, &key, &p, dir, ts);
-	if (u->snippet_pkts && xdpi_flow_take_snippet(v, &p, dir, u->snippet_pkts))
-		snippet(u, frame, &key, &p, dir, v->dir[dir & 1].snippets - 1, ts);
+		event(u, XDPI_EV_FLOW_END, &key, p, dir, ts);
+	if (u->snippet_pkts && xdpi_flow_take_snippet(v, p, dir, u->snippet_pkts))
+		snippet(u, frame, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
 }

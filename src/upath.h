@@ -16,8 +16,13 @@ struct upath {
 	uint64_t counters[XDPI_C__MAX];
 };
 
+struct xdpi_pkt;
+
 /* frame starts with an Ethernet header; cut = bytes lost to the snap length. */
 void upath_packet(struct upath *u, const uint8_t *frame, uint32_t caplen,
 		  uint32_t cut, uint64_t ts_ns);
+/* The steps after the parse, for a frame parsed elsewhere (rc from xdpi_parse). */
+void upath_account(struct upath *u, const uint8_t *frame, const struct xdpi_pkt *p,
+		   int rc, uint64_t ts_ns);
 
 #endif

@@ -1,0 +1,372 @@
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include "flowstore.h"
+#include "spsc.h"
+#include "upath.h"
+#include "util.h"
+#include "xdpi/parse.h"
+
+#define RING_BYTES   (4u << 20)  /* frames in flight per worker */
+#define REC_BYTES    (1u << 20)  /* records in flight per worker */
+#define PUBLISH_EVERY 32
+
+enum item_kind { ITEM_FRAME = 1, ITEM_TICK, ITEM_END };
+
+struct item_frame {
+	uint64_t ts;
+	const uint8_t *data;  /* stable frame, or NULL: the bytes follow */
+	uint32_t caplen;
+	uint32_t cut;
+};
+
+struct worker {
+	pthread_t th;
+	int started;
+	struct spsc in;
+	struct output *out;       /* queue front towards the output thread */
+	struct flowtab *table;
+	struct flowstore *store;
+	struct flowtrack *ft;
+	struct ingest ingest;
+	struct upath up;
+	uint32_t unpublished;     /* reader side */
+	_Atomic int done;
+};
+
+struct pipeline {
+	const struct xdpi_config *cfg;
+	int n;
+	struct worker *w;
+	struct output *sink;
+	pthread_t out_th;
+	int out_started;
+	_Atomic int stop_output;
+};
+
+static void pause_briefly(unsigned *idle)
+{
+	struct timespec ts = { 0, 20000 };
+
+	if (++*idle < 64)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned idle = 0;
+
+	for (;;) {
+		uint32_t len, kind;
+		const void *it = spsc_peek(&w->in, &len, &kind);
+
+		if (!it) {
+			spsc_release(&w->in);
+			output_flush(w->out);
+			pause_briefly(&idle);
+			continue;
+		}
+		idle = 0;
+		if (kind == ITEM_FRAME) {
+			const struct item_frame *f = it;
+			const uint8_t *data = f->data ? f->data : (const uint8_t *)(f + 1);
+
+			upath_packet(&w->up, data, f->caplen, f->cut, f->ts);
+		} else if (kind == ITEM_TICK) {
+			flowtrack_tick(w->ft, *(const uint64_t *)it);
+		} else {
+			flowtrack_tick(w->ft, *(const uint64_t *)it);
+			flowtrack_flush(w->ft);
+			spsc_consume(&w->in);
+			spsc_release(&w->in);
+			output_flush(w->out);
+			atomic_store_explicit(&w->done, 1, memory_order_release);
+			return NULL;
+		}
+		spsc_consume(&w->in);
+	}
+}
+
+static void *output_main(void *arg)
+{
+	struct pipeline *pl = arg;
+	unsigned idle = 0;
+
+	for (;;) {
+		int moved = 0, all_done = 1;
+
+		for (int i = 0; i < pl->n; i++) {
+			/* Read done before draining: a done worker has published all. */
+			int done = atomic_load_explicit(&pl->w[i].done, memory_order_acquire);
+
+			moved += output_drain(pl->w[i].out, pl->sink);
+			all_done &= done;
+		}
+		if (all_done && !moved)
+			return NULL;
+		if (moved)
+			idle = 0;
+		else
+			pause_briefly(&idle);
+	}
+}
+
+static int worker_init(struct worker *w, const struct xdpi_config *cfg)
+{
+	void *buf = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct flowtrack_opts fo = {
+		.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
+		.close_grace_ns = cfg->close_grace_ns, .max_flows = cfg->max_flows,
+		.ifname = "",
+	};
+
+	if (buf == MAP_FAILED)
+		return -1;
+	spsc_init(&w->in, buf, RING_BYTES);
+	w->out = output_queue_new(REC_BYTES);
+	w->table = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_val));
+	w->store = w->table ? flowstore_user_new(w->table) : NULL;
+	w->ft = w->store && w->out ? flowtrack_new(&fo, w->store, w->out) : NULL;
+	if (!w->ft)
+		return -1;
+	w->ingest.snippet_max = cfg->snippet_bytes;
+	w->up.flows = w->table;
+	w->up.ingest = &w->ingest;
+	w->up.snippet_bytes = cfg->snippet_bytes;
+	w->up.snippet_pkts = cfg->snippet_pkts;
+	return 0;
+}
+
+struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink, int n)
+{
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+
+	if (!pl)
+		goto fail;
+	pl->cfg = cfg;
+	pl->sink = sink;
+	pl->n = n;
+	pl->w = aligned_alloc(SPSC_CACHELINE, sizeof(*pl->w) * (size_t)n);
+	if (!pl->w)
+		goto fail;
+	memset(pl->w, 0, sizeof(*pl->w) * (size_t)n);
+	for (int i = 0; i < n; i++)
+		if (worker_init(&pl->w[i], cfg))
+			goto fail;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]))
+			goto fail;
+		pl->w[i].started = 1;
+	}
+	if (pthread_create(&pl->out_th, NULL, output_main, pl))
+		goto fail;
+	pl->out_started = 1;
+	return pl;
+fail:
+	fprintf(stderr, "xdpi: cannot set up %d workers: %s\n", n, strerror(errno ? errno : ENOMEM));
+	pipeline_free(pl);
+	return NULL;
+}
+
+/* Claims room in a worker's ring, waiting for the worker when it is full. */
+static void *claim(struct worker *w, uint32_t len, uint32_t kind)
+{
+	void *p;
+	unsigned idle = 0;
+
+	while (!(p = spsc_claim(&w->in, len, kind))) {
+		spsc_publish(&w->in);
+		w->unpublished = 0;
+		pause_briefly(&idle);
+	}
+	return p;
+}
+
+static void publish(struct worker *w)
+{
+	spsc_publish(&w->in);
+	w->unpublished = 0;
+}
+
+static void broadcast(struct pipeline *pl, enum item_kind kind, uint64_t ts)
+{
+	for (int i = 0; i < pl->n; i++) {
+		*(uint64_t *)claim(&pl->w[i], sizeof(ts), kind) = ts;
+		publish(&pl->w[i]);
+	}
+}
+
+/* Shard of a flow: a hash that is the same for both directions (XOR of the
+ * endpoints) of the fields of the canonical key. The reader computes it from
+ * raw headers for plain TCP/UDP over IPv4/IPv6, and from a full parse for
+ * everything else; both give the same value for the same flow, so every
+ * frame of a flow reaches the same worker while the reader stays cheap. */
+static uint64_t shard_hash(const uint8_t *a, const uint8_t *b, int words, uint16_t sport,
+			   uint16_t dport, uint8_t proto, uint16_t vlan)
+{
+	uint64_t x = (uint64_t)proto << 32 | (uint64_t)vlan << 16 | (uint16_t)(sport ^ dport);
+
+	for (int i = 0; i < words; i++) {
+		uint32_t wa, wb;
+
+		memcpy(&wa, a + 4 * i, 4);
+		memcpy(&wb, b + 4 * i, 4);
+		x = (x ^ (wa ^ wb)) * 0x9e3779b97f4a7c15ULL;
+	}
+	return x ^ (x >> 29);
+}
+
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint64_t frame_shard(const struct frame *f)
+{
+	const uint8_t *d = f->data;
+	struct xdpi_pkt p;
+
+	if (f->caplen >= 14 + 20 + 4 && be16(d + 12) == 0x0800 && d[14] == 0x45 &&
+	    !(be16(d + 20) & 0x3fff) && (d[23] == 6 || d[23] == 17) &&
+	    be16(d + 16) >= 24) {
+		const uint8_t *l4 = d + 34;
+
+		return shard_hash(d + 26, d + 30, 1, be16(l4), be16(l4 + 2), d[23],
+				  XDPI_VLAN_NONE);
+	}
+	if (f->caplen >= 14 + 40 + 4 && be16(d + 12) == 0x86DD && (d[20] == 6 || d[20] == 17) &&
+	    be16(d + 18) >= 4 && (d[14] >> 4) == 6) {
+		const uint8_t *l4 = d + 54;
+
+		return shard_hash(d + 22, d + 38, 4, be16(l4), be16(l4 + 2), d[20],
+				  XDPI_VLAN_NONE);
+	}
+	if (xdpi_parse((void *)d, (void *)(d + f->caplen), f->cut, &p) != XDPI_P_FLOW)
+		return 0;
+	return shard_hash(p.src, p.dst, p.family == 4 ? 1 : 4, p.sport, p.dport, p.proto, p.vlan);
+}
+
+static void dispatch(struct pipeline *pl, const struct frame *f)
+{
+	struct worker *w = &pl->w[frame_shard(f) % (uint64_t)pl->n];
+	uint32_t extra = f->stable ? 0 : f->caplen;
+	struct item_frame *it = claim(w, (uint32_t)sizeof(*it) + extra, ITEM_FRAME);
+
+	it->ts = f->ts_ns;
+	it->caplen = f->caplen;
+	it->cut = f->cut;
+	if (f->stable) {
+		it->data = f->data;
+	} else {
+		it->data = NULL;
+		memcpy(it + 1, f->data, f->caplen);
+	}
+	if (++w->unpublished >= PUBLISH_EVERY)
+		publish(w);
+}
+
+int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
+{
+	uint64_t next_tick = 0, now = 0;
+	struct frame f;
+	int n;
+
+	while ((n = pcap_source_next(src, &f, err, errlen)) == 1) {
+		if (!next_tick)
+			next_tick = f.ts_ns + pl->cfg->poll_ns;
+		if (f.ts_ns >= next_tick) {
+			broadcast(pl, ITEM_TICK, f.ts_ns);
+			next_tick = f.ts_ns + pl->cfg->poll_ns;
+		}
+		if (f.ts_ns > now)
+			now = f.ts_ns;
+		dispatch(pl, &f);
+	}
+	broadcast(pl, ITEM_END, now);
+	for (int i = 0; i < pl->n; i++) {
+		pthread_join(pl->w[i].th, NULL);
+		pl->w[i].started = 0;
+	}
+	pthread_join(pl->out_th, NULL);
+	pl->out_started = 0;
+	return n < 0 ? -1 : 0;
+}
+
+void pipeline_totals(const struct pipeline *pl, uint64_t *c, struct ingest_stats *in,
+		     struct flowtrack_stats *ft)
+{
+	memset(c, 0, sizeof(uint64_t) * XDPI_C__MAX);
+	memset(in, 0, sizeof(*in));
+	memset(ft, 0, sizeof(*ft));
+	for (int i = 0; i < pl->n; i++) {
+		const struct worker *w = &pl->w[i];
+		const struct flowtrack_stats *s = flowtrack_stats(w->ft);
+
+		for (int k = 0; k < XDPI_C__MAX; k++)
+			c[k] += w->up.counters[k];
+		in->flow_start += w->ingest.st.flow_start;
+		in->flow_end += w->ingest.st.flow_end;
+		in->snippets += w->ingest.st.snippets;
+		in->snippet_bytes += w->ingest.st.snippet_bytes;
+		in->malformed += w->ingest.st.malformed;
+		for (int k = 0; k <= END_SHUTDOWN; k++)
+			ft->records[k] += s->records[k];
+		ft->flows_exported += s->flows_exported;
+		ft->evicted += s->evicted;
+		ft->scan_errors += s->scan_errors;
+	}
+}
+
+uint64_t pipeline_records(const struct pipeline *pl)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < pl->n; i++)
+		n += flowtrack_records(pl->w[i].ft);
+	return n;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	if (pl->w) {
+		for (int i = 0; i < pl->n; i++) {
+			struct worker *w = &pl->w[i];
+
+			if (w->started) {
+				pthread_cancel(w->th);
+				pthread_join(w->th, NULL);
+			}
+		}
+	}
+	if (pl->out_started) {
+		pthread_cancel(pl->out_th);
+		pthread_join(pl->out_th, NULL);
+	}
+	for (int i = 0; pl->w && i < pl->n; i++) {
+		struct worker *w = &pl->w[i];
+
+		flowtrack_free(w->ft);
+		if (w->store)
+			w->store->destroy(w->store);
+		flowtab_free(w->table);
+		output_close(w->out);
+		if (w->in.buf)
+			munmap(w->in.buf, RING_BYTES);
+	}
+	free(pl->w);
+	free(pl);
+}
