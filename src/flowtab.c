@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "mem.h"
 #include "util.h"
 
 /* Entries live densely in `ents` (so walking all flows costs the number of
@@ -23,16 +23,6 @@ struct flowtab {
 	uint32_t count;
 	uint32_t max_entries;
 };
-
-static void *alloc_pages(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
 
 static inline struct ent_hdr *ent_at(const struct flowtab *t, uint32_t pos)
 {
@@ -61,8 +51,8 @@ struct flowtab *flowtab_new(uint32_t max_entries, size_t value_size)
 	t->max_entries = max_entries;
 	t->index_bytes = cap * sizeof(uint32_t);
 	t->ents_bytes = (size_t)max_entries * t->ent_size;
-	t->index = alloc_pages(t->index_bytes);
-	t->ents = alloc_pages(t->ents_bytes);
+	t->index = mem_alloc_big(t->index_bytes);
+	t->ents = mem_alloc_big(t->ents_bytes);
 	if (!t->index || !t->ents)
 		goto fail;
 	return t;
@@ -75,10 +65,8 @@ void flowtab_free(struct flowtab *t)
 {
 	if (!t)
 		return;
-	if (t->index)
-		munmap(t->index, t->index_bytes);
-	if (t->ents)
-		munmap(t->ents, t->ents_bytes);
+	mem_free_big(t->index, t->index_bytes);
+	mem_free_big(t->ents, t->ents_bytes);
 	free(t);
 }
 

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include "sink/jsonl.h"
+#include "mem.h"
 #include "spsc.h"
 
 #define QUEUE_BATCH 64
@@ -34,8 +35,8 @@ struct output *output_queue_new(uint64_t bytes)
 	if (!o)
 		return NULL;
 	o->ring = aligned_alloc(SPSC_CACHELINE, sizeof(*o->ring));
-	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!o->ring || buf == MAP_FAILED) {
+	buf = mem_alloc_big(bytes);
+	if (!o->ring || !buf) {
 		free(o->ring);
 		free(o);
 		return NULL;
@@ -148,7 +149,7 @@ int output_close(struct output *o)
 	if (!o)
 		return 0;
 	if (o->ring) {
-		munmap(o->ring->buf, o->ring->size);
+		mem_free_big(o->ring->buf, o->ring->size);
 		free(o->ring);
 		free(o);
 		return 0;

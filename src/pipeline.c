@@ -10,6 +10,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include "flowstore.h"
+#include "mem.h"
 #include "spsc.h"
 #include "upath.h"
 #include "util.h"
@@ -124,15 +125,14 @@ static void *output_main(void *arg)
 
 static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 {
-	void *buf = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	void *buf = mem_alloc_big(RING_BYTES);
 	struct flowtrack_opts fo = {
 		.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
 		.close_grace_ns = cfg->close_grace_ns, .max_flows = cfg->max_flows,
 		.ifname = "",
 	};
 
-	if (buf == MAP_FAILED)
+	if (!buf)
 		return -1;
 	spsc_init(&w->in, buf, RING_BYTES);
 	w->out = output_queue_new(REC_BYTES);
@@ -364,8 +364,7 @@ void pipeline_free(struct pipeline *pl)
 			w->store->destroy(w->store);
 		flowtab_free(w->table);
 		output_close(w->out);
-		if (w->in.buf)
-			munmap(w->in.buf, RING_BYTES);
+		mem_free_big(w->in.buf, RING_BYTES);
 	}
 	free(pl->w);
 	free(pl);
