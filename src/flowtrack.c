@@ -15,9 +15,10 @@ struct track {
 	uint32_t seen_gen;
 };
 
+/* A flow to take out of the store once the scan is over (the store must
+ * not change under its own scan). */
 struct pending {
 	struct xdpi_flow_key key;
-	struct xdpi_flow_val val;
 	enum end_reason reason;
 };
 
@@ -114,6 +115,21 @@ static struct track *track_get(struct flowtrack *ft, const struct xdpi_flow_key 
 	return t;
 }
 
+static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
+		 const struct xdpi_flow_val *v, struct track *t, enum end_reason r);
+
+/* A record for the interval so far; the flow goes on from its counters. */
+static void active_record(struct flowtrack *ft, const struct xdpi_flow_key *k,
+			  const struct xdpi_flow_val *v, struct track *t)
+{
+	emit(ft, k, v, t, END_ACTIVE);
+	for (int d = 0; d < 2; d++) {
+		t->base_pkts[d] = v->dir[d].pkts;
+		t->base_bytes[d] = v->dir[d].bytes;
+	}
+	t->rec_start_ns = v->last_ns;
+}
+
 static int visit(const struct xdpi_flow_key *k, const struct xdpi_flow_val *v, void *arg)
 {
 	struct flowtrack *ft = arg;
@@ -125,11 +141,14 @@ static int visit(const struct xdpi_flow_key *k, const struct xdpi_flow_val *v, v
 		return 0; /* tracker full: the flow is seen again next pass */
 	t->seen_gen = ft->gen;
 	r = decide(ft, t, v);
+	if (r == END_ACTIVE) {
+		active_record(ft, k, v, t);
+		return 0;
+	}
 	if (r < 0 || ft->npend >= ft->o.max_flows)
 		return 0;
 	p = &ft->pend[ft->npend++];
 	p->key = *k;
-	p->val = *v;
 	p->reason = (enum end_reason)r;
 	return 0;
 }
@@ -177,26 +196,18 @@ static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	ft->st.records[r]++;
 }
 
-static void finish(struct flowtrack *ft, struct pending *p)
+static void finish(struct flowtrack *ft, const struct pending *p)
 {
 	struct track *t = flowtab_lookup(ft->tracks, &p->key);
 	struct xdpi_flow_val final;
 
 	if (!t)
 		return;
-	if (p->reason == END_ACTIVE) {
-		emit(ft, &p->key, &p->val, t, END_ACTIVE);
-		for (int d = 0; d < 2; d++) {
-			t->base_pkts[d] = p->val.dir[d].pkts;
-			t->base_bytes[d] = p->val.dir[d].bytes;
-		}
-		t->rec_start_ns = p->val.last_ns;
-		return;
-	}
 	/* Take the flow out of the store: its counters are final from here. */
 	if (ft->store->take(ft->store, &p->key, &final) == 0)
-		p->val = final;
-	emit(ft, &p->key, &p->val, t, p->reason);
+		emit(ft, &p->key, &final, t, p->reason);
+	else
+		ft->st.evicted++; /* gone between the scan and now */
 	ft->st.flows_exported++;
 	flowtab_remove(ft->tracks, &p->key, NULL);
 }

@@ -98,6 +98,23 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 			(unsigned long long)ft->evicted);
 }
 
+/* Anonymous resident memory of the process (tables, rings, pools), without
+ * the mapped capture file; 0 if unknown. */
+static unsigned long long rss_anon_kb(void)
+{
+	unsigned long long kb = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 int stats_write_json(const char *path, const uint64_t *c, const struct ingest_stats *in,
 		     const struct flowtrack_stats *ft, uint64_t records)
 {
@@ -110,10 +127,11 @@ int stats_write_json(const char *path, const uint64_t *c, const struct ingest_st
 		fprintf(f, ",\"%s\":%llu", names[i], (unsigned long long)c[i]);
 	fprintf(f, ",\"ev_flow_start\":%llu,\"ev_flow_end\":%llu,\"ev_snippets\":%llu,"
 		"\"ev_snippet_bytes\":%llu,\"ev_malformed\":%llu,\"records\":%llu,"
-		"\"flows_exported\":%llu,\"flows_evicted\":%llu}\n",
+		"\"flows_exported\":%llu,\"flows_evicted\":%llu,\"rss_anon_kb\":%llu}\n",
 		(unsigned long long)in->flow_start, (unsigned long long)in->flow_end,
 		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
 		(unsigned long long)in->malformed, (unsigned long long)records,
-		(unsigned long long)ft->flows_exported, (unsigned long long)ft->evicted);
+		(unsigned long long)ft->flows_exported, (unsigned long long)ft->evicted,
+		rss_anon_kb());
 	return fclose(f) ? -errno : 0;
 }
