@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "util.h"
 
@@ -18,7 +19,6 @@ void config_defaults(struct xdpi_config *c)
 	c->active_ns = 60 * NSEC_PER_SEC;
 	c->close_grace_ns = 1 * NSEC_PER_SEC;
 	c->poll_ns = 1 * NSEC_PER_SEC;
-	c->workers = 1;
 }
 
 static const char common_help[] =
@@ -58,6 +58,11 @@ void cli_usage(FILE *f, enum command cmd)
 			"      --ringbuf-size SIZE  kernel event ring buffer, a power of two\n"
 			"                           (default 8M)\n"
 			"      --duration T         stop by itself after T\n"
+			"      --workers N          threads that take events from the ring buffer\n"
+			"                           by flow (default: one per CPU)\n"
+			"      --cpus LIST          pin threads to these CPUs (e.g. 0,1): the reader\n"
+			"                           of the ring buffer first, then the workers\n"
+			"      --rt                 ask for SCHED_FIFO (falls back with a warning)\n"
 			"      --stats-interval T   print a counters line to stderr every T\n"
 			"      --state-dir DIR      publish live counters for `xdpi stats`\n"
 			"                           (default /run/xdpi)\n"
@@ -99,7 +104,7 @@ void cli_usage(FILE *f, enum command cmd)
 enum {
 	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
-	O_KERNEL, O_STATEDIR, O_WORKERS,
+	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT,
 };
 
 static const struct option long_opts[] = {
@@ -126,6 +131,8 @@ static const struct option long_opts[] = {
 	{ "kernel", no_argument, NULL, O_KERNEL },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "workers", required_argument, NULL, O_WORKERS },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "rt", no_argument, NULL, O_RT },
 	{ 0 }
 };
 
@@ -138,8 +145,12 @@ static int allowed(enum command cmd, int opt)
 	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
 	case O_DURATION: case O_STATSI: case O_BPFOBJ:
 		return cmd == CMD_RUN;
-	case O_KERNEL: case O_WORKERS:
+	case O_KERNEL:
 		return cmd == CMD_READ;
+	case O_CPUS: case O_RT:
+		return cmd == CMD_RUN;
+	case O_WORKERS:
+		return cmd == CMD_READ || cmd == CMD_RUN;
 	default:
 		return cmd == CMD_RUN || cmd == CMD_READ;
 	}
@@ -274,6 +285,18 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			break;
 		case O_BPFOBJ: g->bpf_object = optarg; break;
 		case O_KERNEL: g->kernel_replay = 1; break;
+		case O_CPUS: {
+			const char *p = optarg;
+
+			g->cpus = optarg;
+			for (; *p; p++)
+				if (!((*p >= '0' && *p <= '9') || (*p == ',' && p[1] && p > optarg)))
+					break;
+			if (*p || !*optarg)
+				rc = bad(name, optarg, "expected a comma-separated list of CPU numbers");
+			break;
+		}
+		case O_RT: g->rt = 1; break;
 		case O_WORKERS: {
 			uint32_t n;
 
@@ -301,6 +324,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		fprintf(stderr, "xdpi %s: which interface? give -i IFACE\n", cmd);
 		return 2;
 	}
+	if (c->cmd == CMD_RUN && !c->cfg.workers)
+		c->cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+					 (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	if (c->cfg.kernel_replay && c->cfg.workers > 1) {
 		fprintf(stderr, "xdpi read: --workers applies to the user-space path, not to --kernel\n");
 		return 2;

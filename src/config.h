@@ -25,7 +25,9 @@ struct xdpi_config {
 	uint64_t poll_ns;           /* flow map poll interval */
 	uint64_t duration_ns;       /* run: stop after this long (0: until signal) */
 	uint64_t stats_ns;          /* run: periodic stats line (0: off) */
-	int workers;                /* read: worker threads (1: all in one thread) */
+	int workers;                /* worker threads (read: 1 = all in one thread) */
+	const char *cpus;           /* run --cpus: CPU list to pin threads to */
+	int rt;                     /* run --rt: ask for SCHED_FIFO */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

@@ -210,6 +210,8 @@ static void finish(struct flowtrack *ft, const struct pending *p)
 		ft->st.evicted++; /* gone between the scan and now */
 	ft->st.flows_exported++;
 	flowtab_remove(ft->tracks, &p->key, NULL);
+	if (ft->o.on_export)
+		ft->o.on_export(&p->key, ft->o.on_export_arg);
 }
 
 /* Drops tracker entries whose flow left the store without an export (LRU

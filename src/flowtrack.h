@@ -15,6 +15,9 @@ struct flowtrack_opts {
 	int64_t  clock_to_epoch_ns; /* added to store times for records */
 	uint32_t max_flows;
 	const char *ifname;
+	/* Called when a flow's last record is written (may be NULL). */
+	void (*on_export)(const struct xdpi_flow_key *k, void *arg);
+	void *on_export_arg;
 };
 
 struct flowtrack_stats {

@@ -47,8 +47,8 @@ static int report(const struct xdpi_config *cfg, const char *stats_json,
 		  const struct flowtrack_stats *ft, uint64_t records)
 {
 	if (!cfg->quiet)
-		stats_print(stderr, counters, in, ft, records);
-	if (stats_json && stats_write_json(stats_json, counters, in, ft, records)) {
+		stats_print(stderr, counters, in, ft, records, NULL);
+	if (stats_json && stats_write_json(stats_json, counters, in, ft, records, NULL)) {
 		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
 		return -1;
 	}

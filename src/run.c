@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "flowstore.h"
 #include "flowtrack.h"
+#include "engine.h"
 #include "ingest.h"
 #include "loader.h"
 #include "output.h"
@@ -52,10 +53,22 @@ static void state_path(char *buf, size_t len, const char *dir, const char *ifnam
 	snprintf(buf, len, "%s/%s.json", dir, ifname);
 }
 
+/* Everything the summary, `xdpi stats` and --stats-json show, read now. */
+struct snapshot {
+	uint64_t counters[XDPI_C__MAX];
+	struct ingest_stats in;
+	struct engine_stats es;
+};
+
+static void snapshot(struct snapshot *s, struct xdpi_bpf *skel, struct engine *e)
+{
+	counters_read_kernel(bpf_map__fd(skel->maps.counters), s->counters);
+	engine_totals(e, &s->in, &s->es);
+}
+
 /* Publishes counters for `xdpi stats` (write to a temp file, then rename). */
-static void publish(const char *dir, const char *ifname, const uint64_t *c,
-		    const struct ingest_stats *in, const struct flowtrack_stats *ft,
-		    uint64_t records)
+static void publish(const char *dir, const char *ifname, const struct snapshot *s,
+		    const struct flowtrack *ft)
 {
 	char path[512], tmp[520];
 
@@ -63,15 +76,21 @@ static void publish(const char *dir, const char *ifname, const uint64_t *c,
 		return;
 	state_path(path, sizeof(path), dir, ifname);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (stats_write_json(tmp, c, in, ft, records) == 0)
+	if (stats_write_json(tmp, s->counters, &s->in, flowtrack_stats(ft),
+			     flowtrack_records(ft), &s->es) == 0)
 		rename(tmp, path);
+}
+
+static void flow_done(const struct xdpi_flow_key *k, void *arg)
+{
+	engine_flow_done(arg, k);
 }
 
 int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *state_dir)
 {
 	struct attachment att = { -1, -1, -1, NULL };
-	struct ingest ingest = { .snippet_max = cfg->snippet_bytes };
-	uint64_t counters[XDPI_C__MAX] = { 0 };
+	struct snapshot snap;
+	struct engine *eng = NULL;
 	struct xdpi_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct flowstore *store = NULL;
@@ -95,7 +114,10 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	out = output_open(cfg->out_path);
 	if (!out)
 		goto cleanup;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), ingest_ringbuf_cb, &ingest, NULL);
+	eng = engine_new(cfg);
+	if (!eng)
+		goto cleanup;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), engine_ringbuf_cb, eng, NULL);
 	store = flowstore_kernel_new(bpf_map__fd(skel->maps.flows), 4096);
 	if (!rb || !store) {
 		fprintf(stderr, "xdpi: cannot set up event and flow readers: %s\n", strerror(errno));
@@ -107,6 +129,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 			.close_grace_ns = cfg->close_grace_ns,
 			.clock_to_epoch_ns = (int64_t)(real_ns() - mono_ns()),
 			.max_flows = cfg->max_flows, .ifname = cfg->ifname,
+			.on_export = flow_done, .on_export_arg = eng,
 		};
 		ft = flowtrack_new(&fo, store, out);
 		if (!ft) {
@@ -115,6 +138,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		}
 	}
 	install_signals();
+	engine_place_thread(cfg, 0);
 	if (loader_attach(skel, cfg, ifindex, &att))
 		goto cleanup;
 	if (!cfg->quiet)
@@ -137,6 +161,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		err = ring_buffer__poll(rb, 100);
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
+		engine_publish(eng);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "xdpi: reading the event ring buffer failed: %s\n",
 				strerror(-err));
@@ -148,17 +173,17 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 				fprintf(stderr, "xdpi: reading the flow map failed: %s\n",
 					strerror(errno));
 			next_tick = now + cfg->poll_ns;
+			engine_publish(eng);
 			output_flush(out);
-			counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
-			publish(state_dir, cfg->ifname, counters, &ingest.st, flowtrack_stats(ft),
-				flowtrack_records(ft));
+			snapshot(&snap, skel, eng);
+			publish(state_dir, cfg->ifname, &snap, ft);
 		}
 		if (now >= next_stats || stats_requested) {
 			stats_requested = 0;
 			next_stats = cfg->stats_ns ? now + cfg->stats_ns : UINT64_MAX;
-			counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
-			stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
-				    flowtrack_records(ft));
+			snapshot(&snap, skel, eng);
+			stats_print(stderr, snap.counters, &snap.in, flowtrack_stats(ft),
+				    flowtrack_records(ft), &snap.es);
 		}
 		if (now >= deadline)
 			break;
@@ -167,15 +192,17 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	/* Detach first: from here the counters can only be read, not grow. */
 	loader_detach(&att);
 	ring_buffer__consume(rb);
+	engine_publish(eng);
 	if (flowtrack_tick(ft, mono_ns()) || flowtrack_flush(ft))
 		fprintf(stderr, "xdpi: reading the flow map at exit failed: %s\n", strerror(errno));
-	counters_read_kernel(bpf_map__fd(skel->maps.counters), counters);
+	engine_stop(eng);
+	snapshot(&snap, skel, eng);
 	rc = 0;
 	if (!cfg->quiet)
-		stats_print(stderr, counters, &ingest.st, flowtrack_stats(ft),
-			    flowtrack_records(ft));
-	if (stats_json && stats_write_json(stats_json, counters, &ingest.st, flowtrack_stats(ft),
-					   flowtrack_records(ft))) {
+		stats_print(stderr, snap.counters, &snap.in, flowtrack_stats(ft),
+			    flowtrack_records(ft), &snap.es);
+	if (stats_json && stats_write_json(stats_json, snap.counters, &snap.in, flowtrack_stats(ft),
+					   flowtrack_records(ft), &snap.es)) {
 		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
 		rc = 1;
 	}
@@ -193,6 +220,7 @@ cleanup:
 	if (store)
 		store->destroy(store);
 	ring_buffer__free(rb);
+	engine_free(eng);
 	loader_close(skel);
 	return rc;
 }

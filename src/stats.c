@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "engine.h"
 #include "flowtrack.h"
 #include "ingest.h"
 #include "xdpi/parse.h"
@@ -72,7 +73,8 @@ void counters_add_anomalies(uint64_t *c, uint32_t bits)
 }
 
 void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
-		 const struct flowtrack_stats *ft, uint64_t records)
+		 const struct flowtrack_stats *ft, uint64_t records,
+		 const struct engine_stats *es)
 {
 	fprintf(f, "xdpi: %llu packets, %llu in flows, %llu non-IP; %llu records, "
 		"%llu flows exported\n",
@@ -88,6 +90,20 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 		(unsigned long long)in->flow_start, (unsigned long long)in->flow_end,
 		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
 		(unsigned long long)c[XDPI_C_EV_LOST], (unsigned long long)in->malformed);
+	if (es) {
+		uint64_t written = c[XDPI_C_EV_START] + c[XDPI_C_EV_END] + c[XDPI_C_EV_SNIPPET];
+		uint64_t seen = es->delivered + es->ring_full;
+
+		fprintf(f, "  event path: kernel wrote %llu, lost in kernel %llu; handed to workers %llu, "
+			"dropped at full worker rings %llu%s; no room for flow state %llu\n",
+			(unsigned long long)written, (unsigned long long)c[XDPI_C_EV_LOST],
+			(unsigned long long)es->delivered, (unsigned long long)es->ring_full,
+			seen == written ? "" : " (in flight or unaccounted: see below)",
+			(unsigned long long)es->state_full);
+		if (seen != written)
+			fprintf(f, "  event path: %lld events not yet read from the ring buffer\n",
+				(long long)(written - seen));
+	}
 	fprintf(f, "  anomalies:");
 	for (int i = XDPI_ANOMALY_FIRST; i <= XDPI_ANOMALY_LAST; i++)
 		fprintf(f, " %s %llu%s", names[i], (unsigned long long)c[i],
@@ -116,7 +132,8 @@ static unsigned long long rss_anon_kb(void)
 }
 
 int stats_write_json(const char *path, const uint64_t *c, const struct ingest_stats *in,
-		     const struct flowtrack_stats *ft, uint64_t records)
+		     const struct flowtrack_stats *ft, uint64_t records,
+		     const struct engine_stats *es)
 {
 	FILE *f = fopen(path, "w");
 
@@ -127,11 +144,17 @@ int stats_write_json(const char *path, const uint64_t *c, const struct ingest_st
 		fprintf(f, ",\"%s\":%llu", names[i], (unsigned long long)c[i]);
 	fprintf(f, ",\"ev_flow_start\":%llu,\"ev_flow_end\":%llu,\"ev_snippets\":%llu,"
 		"\"ev_snippet_bytes\":%llu,\"ev_malformed\":%llu,\"records\":%llu,"
-		"\"flows_exported\":%llu,\"flows_evicted\":%llu,\"rss_anon_kb\":%llu}\n",
+		"\"flows_exported\":%llu,\"flows_evicted\":%llu,\"rss_anon_kb\":%llu",
 		(unsigned long long)in->flow_start, (unsigned long long)in->flow_end,
 		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
 		(unsigned long long)in->malformed, (unsigned long long)records,
 		(unsigned long long)ft->flows_exported, (unsigned long long)ft->evicted,
 		rss_anon_kb());
+	if (es)
+		fprintf(f, ",\"ev_delivered\":%llu,\"ev_ring_full\":%llu,"
+			"\"ev_state_full\":%llu,\"flows_with_state\":%llu",
+			(unsigned long long)es->delivered, (unsigned long long)es->ring_full,
+			(unsigned long long)es->state_full, (unsigned long long)es->flows_active);
+	fprintf(f, "}\n");
 	return fclose(f) ? -errno : 0;
 }

@@ -9,6 +9,7 @@
 
 struct ingest_stats;
 struct flowtrack_stats;
+struct engine_stats;
 
 const char *counter_name(enum xdpi_counter c);
 /* Sums the per-CPU counters map into out[XDPI_C__MAX]. 0 or -errno. */
@@ -16,10 +17,12 @@ int counters_read_kernel(int map_fd, uint64_t *out);
 /* Adds every anomaly bit of a parse to the counters. */
 void counters_add_anomalies(uint64_t *c, uint32_t bits);
 
+/* es: live event hand-off to workers, NULL when there is none. */
 void stats_print(FILE *f, const uint64_t *counters, const struct ingest_stats *in,
-		 const struct flowtrack_stats *ft, uint64_t records);
+		 const struct flowtrack_stats *ft, uint64_t records,
+		 const struct engine_stats *es);
 int stats_write_json(const char *path, const uint64_t *counters,
 		     const struct ingest_stats *in, const struct flowtrack_stats *ft,
-		     uint64_t records);
+		     uint64_t records, const struct engine_stats *es);
 
 #endif

@@ -32,6 +32,9 @@ expect 2 "invalid value '999' for --snippet-bytes" -- "$XDPI" read x.pcap --snip
 expect 2 "invalid value '3000' for --ringbuf-size" -- "$XDPI" run -i xdpi-none0 --ringbuf-size 3000
 expect 2 "invalid value 'fast' for --xdp-mode" -- "$XDPI" run -i xdpi-none0 --xdp-mode fast
 expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
+expect 2 "invalid value 'a,b' for --cpus" -- "$XDPI" run -i xdpi-none0 --cpus a,b
+expect 2 "invalid value '0' for --workers" -- "$XDPI" read x.pcap --workers 0
+expect 2 "not to --kernel" -- "$XDPI" read x.pcap --workers 2 --kernel
 expect 2 "which interface" -- "$XDPI" run
 expect 2 "which capture file" -- "$XDPI" read
 expect 1 "cannot open .*No such file" -- "$XDPI" read "$TMP/missing.pcap"

@@ -415,6 +415,17 @@ def check(jsonl, stats_path, pcap, expect_path, t0, t1, ifname):
         % (st.get("packets"), total))
     say(st.get("records") == len(flows), "stats: records %s = %d lines written"
         % (st.get("records"), len(flows)))
+    # Every event the kernel wrote reached a worker or is counted as dropped.
+    written = st["events_flow_start"] + st["events_flow_end"] + st["events_snippet"]
+    seen = st.get("ev_delivered", -1) + st.get("ev_ring_full", 0)
+    say(written > 0 and seen == written,
+        "events: kernel wrote %d, workers got %s + dropped at full rings %s"
+        % (written, st.get("ev_delivered"), st.get("ev_ring_full")))
+    say(st.get("ev_snippets") == st["events_snippet"] and
+        st.get("ev_flow_start") == st["events_flow_start"],
+        "events: workers parsed %s snippets and %s flow starts, kernel wrote %d and %d"
+        % (st.get("ev_snippets"), st.get("ev_flow_start"), st["events_snippet"],
+           st["events_flow_start"]))
 
 
 if __name__ == "__main__":
