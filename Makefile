@@ -6,7 +6,7 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 IFACE    ?= $(shell ip -o route show default 2>/dev/null | awk '{for(i=1;i<NF;i++) if($$i=="dev"){print $$(i+1); exit}}')
 
-PKGS     := libbpf libxdp libpcap
+PKGS     := libbpf libxdp libpcap libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -17,10 +17,10 @@ LDLIBS   := $(PKG_LIBS) -lelf -lz -lpthread
 
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I/usr/include/$(shell uname -m)-linux-gnu
 
-SRCS     := $(wildcard src/*.c src/sink/*.c)
+SRCS     := $(wildcard src/*.c src/sink/*.c src/proto/*.c)
 OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-HDRS     := $(wildcard include/xdpi/*.h src/*.h src/sink/*.h)
+HDRS     := $(wildcard include/xdpi/*.h src/*.h src/sink/*.h src/proto/*.h)
 
 .PHONY: all deps run test unit tests-build fuzz bench clean
 all: $(BUILD)/xdpi

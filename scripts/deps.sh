@@ -7,6 +7,7 @@ PKGS=(
   clang llvm gcc make pkg-config          # compilers (BPF objects need clang)
   libbpf-dev bpftool libxdp-dev           # BPF loader, skeleton generator
   libpcap-dev libelf-dev zlib1g-dev       # capture files, libbpf's deps
+  libssl-dev                              # MD5/SHA-256 (JA3/JA4), AES-GCM (QUIC Initials)
   libclang-rt-14-dev                      # ASan/UBSan/libFuzzer runtimes
   iproute2 tcpdump python3 ethtool        # live tests: netns, veth, reference capture, offloads
   iputils-ping                            # live tests: resolve ARP/ND before counting
