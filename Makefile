@@ -64,7 +64,7 @@ BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 # One libFuzzer target per parser of untrusted bytes: fuzz/fuzz_<name>.c.
 FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+FUZZ_CFLAGS = -g -O1 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
