@@ -19,6 +19,8 @@ void config_defaults(struct xdpi_config *c)
 	c->active_ns = 60 * NSEC_PER_SEC;
 	c->close_grace_ns = 1 * NSEC_PER_SEC;
 	c->poll_ns = 1 * NSEC_PER_SEC;
+	c->reasm_bytes = 4096;
+	c->dpi_flows = 4096;
 }
 
 static const char common_help[] =
@@ -35,6 +37,10 @@ static const char common_help[] =
 	"      --snippet-bytes N    payload bytes per DPI snippet, 0-256 (default 256)\n"
 	"      --snippet-pkts K     snippets per flow direction, 0-64 (default 8)\n"
 	"      --stats-json FILE    write the final counters as one JSON object\n"
+	"      --no-dpi             flows only: no protocol parsing (dns/tls/http)\n"
+	"      --reassembly-bytes N first bytes of each TCP direction kept for the\n"
+	"                           parsers (default 4096)\n"
+	"      --dpi-flows N        flows inspected at once (default 4096)\n"
 	"  -q, --quiet              no summary on stderr at exit\n"
 	"  -v, --verbose            show libbpf's messages\n"
 	"Times take a unit: 500ms, 15s, 2m (plain numbers are seconds).\n";
@@ -104,7 +110,7 @@ void cli_usage(FILE *f, enum command cmd)
 enum {
 	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
-	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT,
+	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT, O_NODPI, O_REASM, O_DPIFLOWS,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +139,9 @@ static const struct option long_opts[] = {
 	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "cpus", required_argument, NULL, O_CPUS },
 	{ "rt", no_argument, NULL, O_RT },
+	{ "no-dpi", no_argument, NULL, O_NODPI },
+	{ "reassembly-bytes", required_argument, NULL, O_REASM },
+	{ "dpi-flows", required_argument, NULL, O_DPIFLOWS },
 	{ 0 }
 };
 
@@ -297,6 +306,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			break;
 		}
 		case O_RT: g->rt = 1; break;
+		case O_NODPI: g->no_dpi = 1; break;
+		case O_REASM: rc = set_uint(name, optarg, 256, 1u << 20, &g->reasm_bytes); break;
+		case O_DPIFLOWS: rc = set_uint(name, optarg, 16, 1u << 22, &g->dpi_flows); break;
 		case O_WORKERS: {
 			uint32_t n;
 

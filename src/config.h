@@ -28,6 +28,9 @@ struct xdpi_config {
 	int workers;                /* worker threads (read: 1 = all in one thread) */
 	const char *cpus;           /* run --cpus: CPU list to pin threads to */
 	int rt;                     /* run --rt: ask for SCHED_FIFO */
+	int no_dpi;                 /* --no-dpi: flows only */
+	uint32_t reasm_bytes;       /* --reassembly-bytes per stream direction */
+	uint32_t dpi_flows;         /* flows inspected at once (reassembly buffers) */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

@@ -192,6 +192,8 @@ static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	rec.end_ns = v->last_ns + ft->o.clock_to_epoch_ns;
 	rec.end_reason = r;
 	rec.ifname = ft->o.ifname;
+	if (ft->o.annotate)
+		ft->o.annotate(k, &rec, ft->o.annotate_arg);
 	output_flow(ft->out, &rec);
 	ft->st.records[r]++;
 }

@@ -18,6 +18,9 @@ struct flowtrack_opts {
 	/* Called when a flow's last record is written (may be NULL). */
 	void (*on_export)(const struct xdpi_flow_key *k, void *arg);
 	void *on_export_arg;
+	/* Called before each record goes out, to add what the parsers found. */
+	void (*annotate)(const struct xdpi_flow_key *k, struct flow_record *r, void *arg);
+	void *annotate_arg;
 };
 
 struct flowtrack_stats {

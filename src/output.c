@@ -45,18 +45,31 @@ struct output *output_queue_new(uint64_t bytes)
 	return o;
 }
 
-static int queue_push(struct output *o, const struct flow_record *r)
+size_t record_size(enum record_type t)
 {
-	struct flow_record *slot;
+	switch (t) {
+	case REC_FLOW: return sizeof(struct flow_record);
+	case REC_DNS: return sizeof(struct dns_record);
+	case REC_TLS: return sizeof(struct tls_record);
+	case REC_HTTP: return sizeof(struct http_record);
+	case REC_QUIC: return sizeof(struct quic_record);
+	}
+	return 0;
+}
+
+static int queue_push(struct output *o, enum record_type t, const void *r)
+{
+	size_t size = record_size(t);
+	void *slot;
 
 	/* Offline nothing may be lost: wait for the output thread. */
-	while (!(slot = spsc_claim(o->ring, sizeof(*r), 1))) {
+	while (!(slot = spsc_claim(o->ring, (uint32_t)size, t))) {
 		spsc_publish(o->ring);
 		o->unpublished = 0;
 		o->waits++;
 		sched_yield();
 	}
-	*slot = *r;
+	memcpy(slot, r, size);
 	o->records++;
 	if (++o->unpublished >= QUEUE_BATCH) {
 		spsc_publish(o->ring);
@@ -67,12 +80,12 @@ static int queue_push(struct output *o, const struct flow_record *r)
 
 int output_drain(struct output *q, struct output *sink)
 {
-	const struct flow_record *r;
+	const void *r;
 	uint32_t len, kind;
 	int n = 0;
 
 	while ((r = spsc_peek(q->ring, &len, &kind))) {
-		output_flow(sink, r);
+		output_emit(sink, (enum record_type)kind, r);
 		spsc_consume(q->ring);
 		if (++n % QUEUE_BATCH == 0)
 			spsc_release(q->ring);
@@ -109,10 +122,10 @@ struct output *output_open(const char *path)
 	return o;
 }
 
-static int file_write(struct output *o, const struct flow_record *r)
+static int file_write(struct output *o, enum record_type t, const void *r)
 {
-	char line[1024];
-	size_t n = jsonl_format_flow(line, sizeof(line), r);
+	static _Thread_local char line[JSONL_LINE_MAX];
+	size_t n = jsonl_format(line, sizeof(line), t, r);
 
 	if (!n || fwrite(line, 1, n, o->f) != n) {
 		o->failed = 1;
@@ -122,9 +135,14 @@ static int file_write(struct output *o, const struct flow_record *r)
 	return 0;
 }
 
+int output_emit(struct output *o, enum record_type t, const void *r)
+{
+	return o->ring ? queue_push(o, t, r) : file_write(o, t, r);
+}
+
 int output_flow(struct output *o, const struct flow_record *r)
 {
-	return o->ring ? queue_push(o, r) : file_write(o, r);
+	return output_emit(o, REC_FLOW, r);
 }
 
 int output_flush(struct output *o)

@@ -2,6 +2,7 @@
 #ifndef XDPI_OUTPUT_H
 #define XDPI_OUTPUT_H
 
+#include <stddef.h>
 #include "record.h"
 
 struct output;
@@ -9,6 +10,9 @@ struct output;
 /* path NULL or "-": stdout. Returns NULL with a message on stderr. */
 struct output *output_open(const char *path);
 int output_flow(struct output *o, const struct flow_record *r);
+/* Any record: r points to the struct of type t (struct dns_record, ...). */
+int output_emit(struct output *o, enum record_type t, const void *r);
+size_t record_size(enum record_type t);
 /* A queue front for a worker thread: output_flow() on it moves records into
  * a lock-free ring of `bytes` (a power of two) that output_drain() empties
  * into a sink from another thread. */

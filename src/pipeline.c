@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include "dpi.h"
 #include "flowstore.h"
 #include "mem.h"
 #include "spsc.h"
@@ -123,6 +124,16 @@ static void *output_main(void *arg)
 	}
 }
 
+static void annotate_cb(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
+{
+	dpi_annotate(arg, k, r);
+}
+
+static void flow_end_cb(const struct xdpi_flow_key *k, void *arg)
+{
+	dpi_flow_end(arg, k);
+}
+
 static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 {
 	void *buf = mem_alloc_big(RING_BYTES);
@@ -136,6 +147,20 @@ static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 		return -1;
 	spsc_init(&w->in, buf, RING_BYTES);
 	w->out = output_queue_new(REC_BYTES);
+	if (w->out && !cfg->no_dpi) {
+		struct dpi_opts dopts = {
+			.max_flows = cfg->max_flows, .reasm_bytes = cfg->reasm_bytes,
+			.reasm_bufs = cfg->dpi_flows, .out = w->out,
+		};
+
+		w->up.dpi = dpi_new(&dopts);
+		if (!w->up.dpi)
+			return -1;
+		fo.annotate = annotate_cb;
+		fo.annotate_arg = w->up.dpi;
+		fo.on_export = flow_end_cb;
+		fo.on_export_arg = w->up.dpi;
+	}
 	w->table = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_val));
 	w->store = w->table ? flowstore_user_new(w->table) : NULL;
 	w->ft = w->store && w->out ? flowtrack_new(&fo, w->store, w->out) : NULL;
@@ -334,7 +359,7 @@ uint64_t pipeline_records(const struct pipeline *pl)
 	uint64_t n = 0;
 
 	for (int i = 0; i < pl->n; i++)
-		n += flowtrack_records(pl->w[i].ft);
+		n += output_records(pl->w[i].out);
 	return n;
 }
 
@@ -360,6 +385,7 @@ void pipeline_free(struct pipeline *pl)
 		struct worker *w = &pl->w[i];
 
 		flowtrack_free(w->ft);
+		dpi_free(w->up.dpi);
 		if (w->store)
 			w->store->destroy(w->store);
 		flowtab_free(w->table);

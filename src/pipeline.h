@@ -25,6 +25,7 @@ int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t
 /* Totals over the workers. */
 void pipeline_totals(const struct pipeline *pl, uint64_t *counters,
 		     struct ingest_stats *in, struct flowtrack_stats *ft);
+/* Records of every type the workers produced. */
 uint64_t pipeline_records(const struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 

@@ -18,6 +18,7 @@
 #include "util.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "dpi.h"
 
 struct progress {
 	int on;
@@ -39,6 +40,33 @@ static void progress_tick(struct progress *p, uint64_t frames, int final)
 		(unsigned long long)frames,
 		now > p->start_ns ? (double)frames * 1e9 / (double)(now - p->start_ns) : 0.0,
 		final ? "\n" : "");
+}
+
+static void annotate_cb(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
+{
+	dpi_annotate(arg, k, r);
+}
+
+static void flow_end_cb(const struct xdpi_flow_key *k, void *arg)
+{
+	dpi_flow_end(arg, k);
+}
+
+/* The parsers, when wanted; records go to out. NULL if off or failed. */
+static struct dpi *dpi_for(const struct xdpi_config *cfg, struct output *out)
+{
+	struct dpi_opts o = {
+		.max_flows = cfg->max_flows, .reasm_bytes = cfg->reasm_bytes,
+		.reasm_bufs = cfg->dpi_flows, .out = out,
+	};
+	struct dpi *d;
+
+	if (cfg->no_dpi)
+		return NULL;
+	d = dpi_new(&o);
+	if (!d)
+		fprintf(stderr, "xdpi: no memory for protocol inspection; flows only\n");
+	return d;
 }
 
 /* Summary on stderr and the --stats-json file; returns -1 if the file failed. */
@@ -136,6 +164,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		up.snippet_pkts = cfg->snippet_pkts;
 	}
 	out = store ? output_open(cfg->out_path) : NULL;
+	if (out)
+		up.dpi = dpi_for(cfg, out);
 	if (!store || !out)
 		goto out;
 	{
@@ -143,6 +173,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 			.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
 			.close_grace_ns = cfg->close_grace_ns, .clock_to_epoch_ns = 0,
 			.max_flows = cfg->max_flows, .ifname = "",
+			.annotate = up.dpi ? annotate_cb : NULL, .annotate_arg = up.dpi,
+			.on_export = up.dpi ? flow_end_cb : NULL, .on_export_arg = up.dpi,
 		};
 		ft = flowtrack_new(&fo, store, out);
 		if (!ft) {
@@ -172,6 +204,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 			if (replay_packet(rp, f.data, f.caplen, f.cut, f.ts_ns))
 				goto out;
 			replay_drain(rp);
+			if (up.dpi)
+				replay_feed_dpi(rp, up.dpi, f.data, f.caplen, f.cut, f.ts_ns);
 		} else {
 			upath_packet(&up, f.data, f.caplen, f.cut, f.ts_ns);
 		}
@@ -189,6 +223,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	}
 	progress_tick(&prog, pcap_source_frames(src), 1);
 
+	dpi_free(up.dpi); /* its last records are out by now */
+	up.dpi = NULL;
 	if (rp) {
 		if (replay_counters(rp, counters))
 			fprintf(stderr, "xdpi: cannot read the kernel counters\n");
@@ -208,6 +244,7 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		   flowtrack_records(ft)))
 		rc = 1;
 out:
+	dpi_free(up.dpi);
 	if (out)
 		output_close(out);
 	flowtrack_free(ft);

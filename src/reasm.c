@@ -172,6 +172,40 @@ int reasm_push(struct reasm_pool *p, struct reasm_dir *d, uint32_t seq,
 	return d->contig > before;
 }
 
+void reasm_consume(struct reasm_pool *p, struct reasm_dir *d, uint32_t n)
+{
+	uint8_t *buf, *map;
+	uint32_t keep, w = p->window;
+
+	if (!n)
+		return;
+	d->isn += n;
+	if (!d->buf || n >= w) {
+		d->contig = 0;
+		if (d->buf)
+			memset(slot_map(p, d->buf), 0, (w + 7) / 8);
+	} else {
+		/* Shift data and the bitmap of held bytes down by n. */
+		buf = slot_data(p, d->buf);
+		map = slot_map(p, d->buf);
+		keep = w - n;
+		memmove(buf, buf + n, keep);
+		for (uint32_t i = 0; i < w; i++) {
+			uint32_t from = i + n;
+			int held = i < keep && (map[from >> 3] & (1u << (from & 7)));
+
+			if (held)
+				map[i >> 3] |= (uint8_t)(1u << (i & 7));
+			else
+				map[i >> 3] &= (uint8_t)~(1u << (i & 7));
+		}
+		d->contig = d->contig > n ? d->contig - n : 0;
+		d->contig = advance(p, d);
+	}
+	if (d->state == REASM_FULL)
+		d->state = REASM_OPEN;
+}
+
 const uint8_t *reasm_data(const struct reasm_pool *p, const struct reasm_dir *d,
 			  uint32_t *len)
 {

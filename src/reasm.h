@@ -56,6 +56,10 @@ int reasm_push(struct reasm_pool *p, struct reasm_dir *d, uint32_t seq,
  * push or release of this direction). */
 const uint8_t *reasm_data(const struct reasm_pool *p, const struct reasm_dir *d,
 			  uint32_t *len);
+/* Drops the first n stream bytes (a parsed message, or a body to skip:
+ * n may exceed what is held); the window moves on and a full direction
+ * collects again. */
+void reasm_consume(struct reasm_pool *p, struct reasm_dir *d, uint32_t n);
 /* Returns the buffer to the pool; the direction stays in its final state. */
 void reasm_release(struct reasm_pool *p, struct reasm_dir *d);
 

@@ -1,5 +1,5 @@
-/* The one record type that reaches the sinks. Flow records now; later
- * record types extend the union. */
+/* The records that reach the sinks: flows, and what the protocol parsers
+ * find in them. Sinks only serialize these. */
 #ifndef XDPI_RECORD_H
 #define XDPI_RECORD_H
 
@@ -15,6 +15,20 @@ enum end_reason {
 };
 
 const char *end_reason_name(enum end_reason r);
+
+enum app_proto {
+	APP_UNKNOWN = 0,
+	APP_DNS,
+	APP_TLS,
+	APP_HTTP,
+	APP_QUIC,
+	APP_SSH,
+	APP__MAX
+};
+
+const char *app_proto_name(enum app_proto p); /* NULL for APP_UNKNOWN */
+
+#define REC_NAME 256
 
 struct flow_record {
 	uint64_t flow_id;
@@ -36,6 +50,87 @@ struct flow_record {
 	uint64_t end_ns;
 	enum end_reason end_reason;
 	const char *ifname;
+	uint8_t app_proto;      /* enum app_proto, from the parsers */
+	char sni[REC_NAME];     /* TLS/QUIC server name, "" if none */
+	char host[REC_NAME];    /* HTTP Host, "" if none */
+};
+
+struct dns_answer_rec {
+	uint16_t type;
+	uint32_t ttl;
+	char data[REC_NAME];
+};
+
+#define REC_DNS_ANSWERS 16
+
+/* One DNS query joined with its response (rcode -1: none seen). */
+struct dns_record {
+	uint64_t flow_id;
+	uint64_t ts_ns;          /* of the query (or of a lone response) */
+	int64_t latency_us;      /* response - query, -1 without both */
+	uint16_t id;
+	uint16_t qtype;
+	int16_t rcode;
+	uint8_t over_tcp;
+	uint8_t nanswers;
+	char qname[REC_NAME];
+	struct dns_answer_rec answers[REC_DNS_ANSWERS];
+};
+
+#define REC_ALPN 8
+
+struct tls_record {
+	uint64_t flow_id;
+	uint64_t ts_ns;
+	uint16_t version;        /* 0x0304 for TLS 1.3 ... */
+	uint8_t nalpn;
+	uint8_t has_cert;
+	char sni[REC_NAME];
+	char alpn[REC_ALPN][64];
+	char ja3[33];            /* MD5 hex of the JA3 string */
+	char ja3s[33];
+	char ja4[40];
+	char ja3_full[1024];     /* the JA3 string itself (cut if longer) */
+	char cert_subject[REC_NAME];
+	char cert_issuer[REC_NAME];
+	char cert_not_before[32];
+	char cert_not_after[32];
+};
+
+struct http_record {
+	uint64_t flow_id;
+	uint64_t ts_ns;          /* of the request */
+	int64_t latency_us;      /* response head - request head, -1 if none */
+	int64_t content_length;  /* of the request, -1 if none */
+	uint16_t status;         /* 0: no response seen */
+	char method[16];
+	char host[REC_NAME];
+	char uri[1024];
+	char user_agent[REC_NAME];
+	char content_type[REC_NAME];
+};
+
+struct quic_record {
+	uint64_t flow_id;
+	uint64_t ts_ns;
+	uint32_t version;
+	uint8_t nalpn;
+	char sni[REC_NAME];
+	char alpn[REC_ALPN][64];
+	char ja4[40];
+};
+
+enum record_type { REC_FLOW = 1, REC_DNS, REC_TLS, REC_HTTP, REC_QUIC };
+
+struct record {
+	enum record_type type;
+	union {
+		struct flow_record flow;
+		struct dns_record dns;
+		struct tls_record tls;
+		struct http_record http;
+		struct quic_record quic;
+	};
 };
 
 #endif

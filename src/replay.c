@@ -6,7 +6,11 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "dpi.h"
+#include "flowstore.h"
+#include "flowtrack.h"
 #include "loader.h"
+#include "xdpi/flow.h"
 #include "stats.h"
 #include "xdpi.skel.h"
 
@@ -19,6 +23,8 @@ struct replay {
 	uint8_t *buf;
 	uint64_t too_short;  /* frames under an Ethernet header: test_run refuses them */
 	uint64_t too_long;
+	void *percpu;        /* one flow's per-CPU values */
+	int ncpus;
 };
 
 struct replay *replay_open(const struct xdpi_config *cfg, struct ingest *ingest)
@@ -32,6 +38,10 @@ struct replay *replay_open(const struct xdpi_config *cfg, struct ingest *ingest)
 	if (!r->buf || !r->skel)
 		goto fail;
 	r->prog_fd = bpf_program__fd(r->skel->progs.xdpi_xdp);
+	r->ncpus = libbpf_num_possible_cpus();
+	r->percpu = calloc((size_t)(r->ncpus > 0 ? r->ncpus : 1), (sizeof(struct xdpi_flow_val) + 7) & ~(size_t)7);
+	if (!r->percpu)
+		goto fail;
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), ingest_ringbuf_cb,
 				 ingest, NULL);
 	if (!r->rb) {
@@ -81,6 +91,25 @@ int replay_packet(struct replay *r, const uint8_t *frame, uint32_t caplen,
 	return 0;
 }
 
+void replay_feed_dpi(struct replay *r, struct dpi *d, const uint8_t *frame, uint32_t caplen,
+		     uint32_t cut, uint64_t ts)
+{
+	struct xdpi_flow_key key;
+	struct xdpi_flow_val v;
+	struct xdpi_pkt p;
+	uint8_t dir;
+
+	if (xdpi_parse((void *)frame, (void *)(frame + caplen), cut, &p) != XDPI_P_FLOW ||
+	    !(p.payload_len || (p.tcp_flags & XDPI_TCP_SYN)))
+		return;
+	dir = xdpi_flow_key_from_pkt(&p, &key);
+	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.flows), &key, r->percpu))
+		return;
+	flow_val_merge(&v, r->percpu, r->ncpus, (sizeof(v) + 7) & ~(size_t)7);
+	dpi_payload(d, &key, flowtrack_flow_id(&key, v.first_ns), dir, v.first_dir, p.tcp_seq,
+		    p.tcp_flags, frame + p.payload_off, p.payload_len, ts);
+}
+
 void replay_drain(struct replay *r)
 {
 	ring_buffer__consume(r->rb);
@@ -109,6 +138,7 @@ void replay_close(struct replay *r)
 	if (!r)
 		return;
 	ring_buffer__free(r->rb);
+	free(r->percpu);
 	if (r->skel)
 		loader_close(r->skel);
 	free(r->buf);

@@ -13,6 +13,7 @@ struct upath {
 	struct ingest *ingest;
 	uint32_t snippet_bytes;
 	uint32_t snippet_pkts;
+	struct dpi *dpi;            /* NULL: no inspection */
 	uint64_t counters[XDPI_C__MAX];
 };
 

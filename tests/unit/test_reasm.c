@@ -141,8 +141,37 @@ static void test_random(void)
 	reasm_pool_free(p);
 }
 
+/* Consuming a parsed message moves the window; skipping past what is held
+ * drops it and waits for the stream further on. */
+static void test_consume(void)
+{
+	struct reasm_pool *p = reasm_pool_new(1, 1024);
+	struct reasm_dir d = { 0 };
+	uint32_t len;
+	const uint8_t *b;
+
+	reasm_push(p, &d, 99, NULL, 0, 1);
+	reasm_push(p, &d, 100, stream, 1024, 0);
+	CHECK_EQ(d.state, REASM_FULL, "full");
+	reasm_push(p, &d, 100 + 1500, stream + 1500, 100, 0); /* ignored while full */
+	reasm_consume(p, &d, 600);
+	CHECK_EQ(d.state, REASM_OPEN, "collects again");
+	b = reasm_data(p, &d, &len);
+	CHECK(len == 424 && !memcmp(b, stream + 600, 424), "window moved by 600 (%u left)", len);
+	reasm_push(p, &d, 100 + 1024, stream + 1024, 300, 0);
+	b = reasm_data(p, &d, &len);
+	CHECK(len == 724 && !memcmp(b, stream + 600, 724), "more data after the move (%u)", len);
+	reasm_consume(p, &d, 2000); /* past everything held: a body to skip */
+	reasm_push(p, &d, 100 + 2500, stream + 2500, 50, 0);
+	reasm_push(p, &d, 100 + 2600, stream + 2600, 50, 0);
+	b = reasm_data(p, &d, &len);
+	CHECK(len == 50 && !memcmp(b, stream + 2600, 50), "resumed at byte 2600 (%u)", len);
+	reasm_pool_free(p);
+}
+
 int main(void)
 {
+	test_consume();
 	fill_stream();
 	test_in_order();
 	test_out_of_order_and_overlap();

@@ -1,0 +1,649 @@
+#include "dpi.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "flowtab.h"
+#include "mem.h"
+#include "proto/dns.h"
+#include "proto/http.h"
+#include "proto/tls.h"
+#include "reasm.h"
+#include "xdpi/parse.h"
+
+#define DETECT_TRIES   8   /* payloads looked at before giving up on a flow */
+#define DNS_PENDING    8   /* queries waiting for their response, per flow */
+#define HTTP_PENDING   4   /* requests waiting for their response, per flow */
+
+enum { TLS_CH = 1, TLS_SH = 2, TLS_CERT_DONE = 4, TLS_EMITTED = 8 };
+
+/* Per-flow inspection state, kept small: the bulky parts (pending records,
+ * names) live in slabs and are attached only when a protocol needs them. */
+struct dpi_flow {
+	uint64_t flow_id;
+	struct reasm_dir rd[2];
+	uint32_t aux;          /* slab slot + 1: struct aux */
+	uint32_t names;        /* slab slot + 1: struct names */
+	uint8_t app;           /* enum app_proto */
+	uint8_t client;        /* direction of the client (first packet) */
+	uint8_t done;          /* nothing more to learn */
+	uint8_t tries;
+	uint8_t tls;           /* TLS_* progress */
+	uint8_t stuck[2];      /* direction can no longer be followed */
+	uint8_t _pad;
+};
+
+struct dns_pending {
+	uint64_t ts;
+	uint16_t id, qtype;
+	uint8_t tcp, used;
+	char qname[REC_NAME];
+};
+
+struct http_pending {
+	uint8_t n;
+	struct http_record q[HTTP_PENDING];
+};
+
+struct names {
+	char sni[REC_NAME];
+	char host[REC_NAME];
+};
+
+union aux {
+	struct tls_record tls;
+	struct dns_pending dns[DNS_PENDING];
+	struct http_pending http;
+};
+
+/* Fixed-size objects from one allocation, handed out from a free stack. */
+struct slab {
+	uint8_t *mem;
+	size_t size, bytes;
+	uint32_t *free;
+	uint32_t nfree;
+};
+
+struct dpi {
+	struct dpi_opts o;
+	struct flowtab *flows;
+	struct reasm_pool *reasm;
+	struct slab aux, names;
+	uint8_t *hs;             /* handshake message scratch, reasm_bytes */
+	struct dns_msg msg;      /* parser outputs: too big for the stack */
+	struct tls_hello hello;
+	struct tls_cert cert;
+	struct http_request req;
+	struct http_response resp;
+	union {
+		struct dns_record dns;
+		struct http_record http;
+	} rec;
+	struct dpi_stats st;
+};
+
+static int slab_init(struct slab *s, uint32_t n, size_t size)
+{
+	s->size = (size + 63) & ~(size_t)63;
+	s->bytes = s->size * n;
+	s->mem = mem_alloc_big(s->bytes);
+	s->free = calloc(n, sizeof(*s->free));
+	if (!s->mem || !s->free)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		s->free[i] = n - 1 - i;
+	s->nfree = n;
+	return 0;
+}
+
+static uint32_t slab_get(struct slab *s)
+{
+	uint32_t i;
+
+	if (!s->nfree)
+		return 0;
+	i = s->free[--s->nfree];
+	memset(s->mem + (size_t)i * s->size, 0, s->size);
+	return i + 1;
+}
+
+static void slab_put(struct slab *s, uint32_t *slot)
+{
+	if (*slot) {
+		s->free[s->nfree++] = *slot - 1;
+		*slot = 0;
+	}
+}
+
+static void *slab_at(const struct slab *s, uint32_t slot)
+{
+	return slot ? s->mem + (size_t)(slot - 1) * s->size : NULL;
+}
+
+static void slab_destroy(struct slab *s)
+{
+	mem_free_big(s->mem, s->bytes);
+	free(s->free);
+}
+
+struct dpi *dpi_new(const struct dpi_opts *o)
+{
+	struct dpi *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->o = *o;
+	d->flows = flowtab_new(o->max_flows, sizeof(struct dpi_flow));
+	d->reasm = reasm_pool_new(o->reasm_bufs, o->reasm_bytes);
+	d->hs = malloc(o->reasm_bytes);
+	if (!d->flows || !d->reasm || !d->hs || slab_init(&d->aux, o->reasm_bufs, sizeof(union aux)) ||
+	    slab_init(&d->names, o->reasm_bufs, sizeof(struct names))) {
+		dpi_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void dpi_free(struct dpi *d)
+{
+	if (!d)
+		return;
+	flowtab_free(d->flows);
+	reasm_pool_free(d->reasm);
+	slab_destroy(&d->aux);
+	slab_destroy(&d->names);
+	free(d->hs);
+	free(d);
+}
+
+const struct dpi_stats *dpi_stats(const struct dpi *d)
+{
+	return &d->st;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	dst[l] = 0;
+}
+
+static void emit(struct dpi *d, enum record_type t, const void *r)
+{
+	output_emit(d->o.out, t, r);
+	d->st.records[t]++;
+}
+
+static void classify(struct dpi *d, struct dpi_flow *f, enum app_proto app)
+{
+	f->app = (uint8_t)app;
+	d->st.flows_classified[app]++;
+}
+
+static struct names *names_of(struct dpi *d, struct dpi_flow *f)
+{
+	if (!f->names)
+		f->names = slab_get(&d->names);
+	return slab_at(&d->names, f->names);
+}
+
+static void *aux_of(struct dpi *d, struct dpi_flow *f)
+{
+	if (!f->aux)
+		f->aux = slab_get(&d->aux);
+	return slab_at(&d->aux, f->aux);
+}
+
+/* Nothing more to learn from this flow: its buffers go back. */
+static void finish_flow(struct dpi *d, struct dpi_flow *f)
+{
+	f->done = 1;
+	reasm_release(d->reasm, &f->rd[0]);
+	reasm_release(d->reasm, &f->rd[1]);
+}
+
+/* ---- DNS ---- */
+
+static void dns_emit(struct dpi *d, struct dpi_flow *f, const struct dns_pending *q,
+		     const struct dns_msg *resp, uint64_t resp_ts)
+{
+	struct dns_record *r = &d->rec.dns;
+
+	memset(r, 0, sizeof(*r));
+	r->flow_id = f->flow_id;
+	r->rcode = -1;
+	r->latency_us = -1;
+	if (q) {
+		r->ts_ns = q->ts;
+		r->id = q->id;
+		r->qtype = q->qtype;
+		r->over_tcp = q->tcp;
+		copy_str(r->qname, sizeof(r->qname), q->qname);
+	}
+	if (resp) {
+		if (!q) {
+			r->ts_ns = resp_ts;
+			r->id = resp->id;
+			if (resp->nq) {
+				r->qtype = resp->q[0].type;
+				copy_str(r->qname, sizeof(r->qname), resp->q[0].name);
+			}
+		} else if (resp_ts >= q->ts) {
+			r->latency_us = (int64_t)((resp_ts - q->ts) / 1000);
+		}
+		r->rcode = resp->rcode;
+		for (unsigned i = 0; i < resp->na && i < REC_DNS_ANSWERS; i++) {
+			r->answers[i].type = resp->a[i].type;
+			r->answers[i].ttl = resp->a[i].ttl;
+			copy_str(r->answers[i].data, REC_NAME, resp->a[i].data);
+		}
+		r->nanswers = resp->na < REC_DNS_ANSWERS ? resp->na : REC_DNS_ANSWERS;
+	}
+	emit(d, REC_DNS, r);
+}
+
+static void dns_message(struct dpi *d, struct dpi_flow *f, const uint8_t *p, uint32_t len,
+			int tcp, uint64_t ts)
+{
+	struct dns_msg *m = &d->msg;
+	struct dns_pending *pend = aux_of(d, f);
+
+	if (dns_parse(p, len, m) < 0) {
+		d->st.parse_errors++;
+		return;
+	}
+	if (!m->qr) {
+		struct dns_pending *slot = NULL;
+
+		if (!pend || !m->nq)
+			return;
+		for (int i = 0; i < DNS_PENDING && !slot; i++)
+			if (!pend[i].used)
+				slot = &pend[i];
+		if (!slot) { /* no room: the oldest goes out unanswered */
+			slot = &pend[0];
+			for (int i = 1; i < DNS_PENDING; i++)
+				if (pend[i].ts < slot->ts)
+					slot = &pend[i];
+			dns_emit(d, f, slot, NULL, 0);
+		}
+		slot->used = 1;
+		slot->ts = ts;
+		slot->id = m->id;
+		slot->qtype = m->q[0].type;
+		slot->tcp = (uint8_t)tcp;
+		copy_str(slot->qname, sizeof(slot->qname), m->q[0].name);
+		return;
+	}
+	for (int i = 0; pend && i < DNS_PENDING; i++) {
+		if (pend[i].used && pend[i].id == m->id &&
+		    (!m->nq || !strcmp(pend[i].qname, m->q[0].name))) {
+			dns_emit(d, f, &pend[i], m, ts);
+			pend[i].used = 0;
+			return;
+		}
+	}
+	dns_emit(d, f, NULL, m, ts); /* a response whose query was not seen */
+}
+
+static void dns_flush(struct dpi *d, struct dpi_flow *f)
+{
+	struct dns_pending *pend = slab_at(&d->aux, f->aux);
+
+	for (int i = 0; pend && i < DNS_PENDING; i++)
+		if (pend[i].used)
+			dns_emit(d, f, &pend[i], NULL, 0);
+}
+
+/* DNS over TCP: 2-byte length, then the message; several per connection. */
+static void dns_tcp(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64_t ts)
+{
+	for (;;) {
+		uint32_t len;
+		const uint8_t *p = reasm_data(d->reasm, &f->rd[dir], &len);
+		size_t mlen = p ? dns_tcp_msg_len(p, len) : 0;
+
+		if (!p || len < 2 || mlen + 2 > len)
+			return;
+		dns_message(d, f, p + 2, (uint32_t)mlen, 1, ts);
+		reasm_consume(d->reasm, &f->rd[dir], (uint32_t)mlen + 2);
+	}
+}
+
+/* ---- TLS ---- */
+
+static void tls_emit(struct dpi *d, struct dpi_flow *f)
+{
+	struct tls_record *r = slab_at(&d->aux, f->aux);
+
+	if (r && (f->tls & TLS_CH) && !(f->tls & TLS_EMITTED)) {
+		emit(d, REC_TLS, r);
+		f->tls |= TLS_EMITTED;
+	}
+}
+
+static void tls_client(struct dpi *d, struct dpi_flow *f, const uint8_t *p, uint32_t len,
+		       uint64_t ts)
+{
+	struct tls_hello *h = &d->hello;
+	struct tls_record *r;
+	struct names *nm;
+	int n = tls_find_handshake(p, len, TLS_HS_CLIENT_HELLO, d->hs, d->o.reasm_bytes);
+
+	if (n == 0)
+		return;
+	f->tls |= TLS_CH;
+	if (n < 0 || tls_parse_client_hello(d->hs, (size_t)n, 0, h) < 0) {
+		d->st.parse_errors++;
+		f->stuck[f->client] = 1;
+		f->tls &= (uint8_t)~TLS_CH;
+		return;
+	}
+	r = aux_of(d, f);
+	if (!r)
+		return;
+	r->flow_id = f->flow_id;
+	r->ts_ns = ts;
+	r->version = h->version;
+	copy_str(r->sni, sizeof(r->sni), h->sni);
+	for (unsigned i = 0; i < h->nalpn && i < REC_ALPN; i++)
+		copy_str(r->alpn[i], sizeof(r->alpn[i]), h->alpn[i]);
+	r->nalpn = h->nalpn < REC_ALPN ? h->nalpn : REC_ALPN;
+	copy_str(r->ja3, sizeof(r->ja3), h->ja3_md5);
+	copy_str(r->ja3_full, sizeof(r->ja3_full), h->ja3);
+	copy_str(r->ja4, sizeof(r->ja4), h->ja4);
+	if (h->sni[0] && (nm = names_of(d, f)))
+		copy_str(nm->sni, sizeof(nm->sni), h->sni);
+}
+
+static void tls_server(struct dpi *d, struct dpi_flow *f, const uint8_t *p, uint32_t len,
+		       int no_more)
+{
+	struct tls_record *r = slab_at(&d->aux, f->aux);
+	int n;
+
+	if (!r)
+		return;
+	if (!(f->tls & TLS_SH)) {
+		n = tls_find_handshake(p, len, TLS_HS_SERVER_HELLO, d->hs, d->o.reasm_bytes);
+		if (n == 0)
+			return;
+		f->tls |= TLS_SH;
+		if (n > 0 && tls_parse_server_hello(d->hs, (size_t)n, &d->hello) == 0) {
+			copy_str(r->ja3s, sizeof(r->ja3s), d->hello.ja3_md5);
+			if (d->hello.version)
+				r->version = d->hello.version;
+		}
+		/* From TLS 1.3 on the certificate is encrypted. */
+		if (r->version >= 0x0304 || n < 0)
+			f->tls |= TLS_CERT_DONE;
+	}
+	if (!(f->tls & TLS_CERT_DONE)) {
+		n = tls_find_handshake(p, len, TLS_HS_CERTIFICATE, d->hs, d->o.reasm_bytes);
+		if (n == 0 && !no_more)
+			return;
+		f->tls |= TLS_CERT_DONE;
+		if (n > 0 && tls_parse_certificate(d->hs, (size_t)n, &d->cert) == 0) {
+			r->has_cert = 1;
+			copy_str(r->cert_subject, sizeof(r->cert_subject), d->cert.subject);
+			copy_str(r->cert_issuer, sizeof(r->cert_issuer), d->cert.issuer);
+			copy_str(r->cert_not_before, sizeof(r->cert_not_before), d->cert.not_before);
+			copy_str(r->cert_not_after, sizeof(r->cert_not_after), d->cert.not_after);
+		}
+	}
+	tls_emit(d, f);
+	finish_flow(d, f);
+}
+
+/* ---- HTTP ---- */
+
+static void http_emit(struct dpi *d, const struct http_record *q, const struct http_response *rs,
+		      uint64_t ts)
+{
+	struct http_record *r = &d->rec.http;
+
+	*r = *q;
+	if (rs) {
+		r->status = rs->status;
+		if (ts >= q->ts_ns)
+			r->latency_us = (int64_t)((ts - q->ts_ns) / 1000);
+		if (!r->content_type[0])
+			copy_str(r->content_type, sizeof(r->content_type), rs->content_type);
+	}
+	emit(d, REC_HTTP, r);
+}
+
+static void http_requests(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64_t ts)
+{
+	struct http_pending *hp = aux_of(d, f);
+	struct http_request *q = &d->req;
+
+	while (hp && !f->stuck[dir]) {
+		uint32_t len;
+		const uint8_t *p = reasm_data(d->reasm, &f->rd[dir], &len);
+		int n = p ? http_parse_request(p, len, q) : 0;
+		int64_t body;
+		struct http_record *r;
+		struct names *nm;
+
+		if (n == 0)
+			return;
+		if (n < 0) {
+			f->stuck[dir] = 1;
+			return;
+		}
+		if (hp->n == HTTP_PENDING) { /* no response for the oldest yet */
+			http_emit(d, &hp->q[0], NULL, 0);
+			memmove(&hp->q[0], &hp->q[1], sizeof(hp->q[0]) * (HTTP_PENDING - 1));
+			hp->n--;
+		}
+		r = &hp->q[hp->n++];
+		memset(r, 0, sizeof(*r));
+		r->flow_id = f->flow_id;
+		r->ts_ns = ts;
+		r->latency_us = -1;
+		r->content_length = q->content_length;
+		copy_str(r->method, sizeof(r->method), q->method);
+		copy_str(r->host, sizeof(r->host), q->host);
+		copy_str(r->uri, sizeof(r->uri), q->uri);
+		copy_str(r->user_agent, sizeof(r->user_agent), q->user_agent);
+		copy_str(r->content_type, sizeof(r->content_type), q->content_type);
+		if (q->host[0] && (nm = names_of(d, f)) && !nm->host[0])
+			copy_str(nm->host, sizeof(nm->host), q->host);
+		body = http_body_length(q->content_length, q->chunked, 1, q->method, 0);
+		if (body < 0) {
+			f->stuck[dir] = 1; /* cannot find the next request */
+			return;
+		}
+		reasm_consume(d->reasm, &f->rd[dir], (uint32_t)n + (uint32_t)(body > 0x7fffffff ? 0x7fffffff : body));
+	}
+}
+
+static void http_responses(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64_t ts)
+{
+	struct http_pending *hp = slab_at(&d->aux, f->aux);
+	struct http_response *rs = &d->resp;
+
+	while (hp && hp->n && !f->stuck[dir]) {
+		uint32_t len;
+		const uint8_t *p = reasm_data(d->reasm, &f->rd[dir], &len);
+		int n = p ? http_parse_response(p, len, rs) : 0;
+		int64_t body;
+
+		if (n == 0)
+			return;
+		if (n < 0) {
+			f->stuck[dir] = 1;
+			return;
+		}
+		body = http_body_length(rs->content_length, rs->chunked, 0, hp->q[0].method, rs->status);
+		/* 1xx heads precede the real response. */
+		if (rs->status >= 200) {
+			http_emit(d, &hp->q[0], rs, ts);
+			memmove(&hp->q[0], &hp->q[1], sizeof(hp->q[0]) * (HTTP_PENDING - 1));
+			hp->n--;
+		}
+		if (body < 0) {
+			f->stuck[dir] = 1;
+			return;
+		}
+		reasm_consume(d->reasm, &f->rd[dir], (uint32_t)n + (uint32_t)(body > 0x7fffffff ? 0x7fffffff : body));
+	}
+}
+
+static void http_flush(struct dpi *d, struct dpi_flow *f)
+{
+	struct http_pending *hp = slab_at(&d->aux, f->aux);
+
+	for (unsigned i = 0; hp && i < hp->n; i++)
+		http_emit(d, &hp->q[i], NULL, 0);
+	if (hp)
+		hp->n = 0;
+}
+
+/* ---- detection and dispatch ---- */
+
+static enum app_proto detect_tcp(const uint8_t *p, uint32_t len)
+{
+	size_t mlen;
+
+	if (tls_detect(p, len))
+		return APP_TLS;
+	if (http_detect(p, len))
+		return APP_HTTP;
+	if (len >= 4 && !memcmp(p, "SSH-", 4))
+		return APP_SSH;
+	mlen = dns_tcp_msg_len(p, len);
+	if (mlen >= 12 && len >= 14 && dns_detect(p + 2, len - 2 < mlen ? len - 2 : mlen))
+		return APP_DNS;
+	return APP_UNKNOWN;
+}
+
+static void tcp_payload(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint32_t seq,
+			uint8_t flags, const uint8_t *data, uint32_t len, uint64_t ts)
+{
+	struct reasm_dir *rd = &f->rd[dir];
+	const uint8_t *p;
+	uint32_t have;
+
+	if (f->stuck[dir] && f->app != APP_UNKNOWN)
+		return;
+	reasm_push(d->reasm, rd, seq, data, len, flags & XDPI_TCP_SYN);
+	p = reasm_data(d->reasm, rd, &have);
+	if (!p || !have)
+		return;
+	if (f->app == APP_UNKNOWN) {
+		enum app_proto a = detect_tcp(p, have);
+
+		if (a == APP_UNKNOWN) {
+			if (++f->tries >= DETECT_TRIES || rd->state > REASM_OPEN)
+				finish_flow(d, f);
+			return;
+		}
+		classify(d, f, a);
+		/* The side that spoke first in this protocol is the client. */
+		if (a == APP_TLS || a == APP_HTTP)
+			f->client = http_detect(p, have) == 2 ? dir ^ 1 : dir;
+	}
+	switch (f->app) {
+	case APP_TLS:
+		if (dir == f->client)
+			tls_client(d, f, p, have, ts);
+		else if (f->tls & TLS_CH)
+			tls_server(d, f, p, have, rd->state > REASM_OPEN);
+		break;
+	case APP_HTTP:
+		if (dir == f->client)
+			http_requests(d, f, dir, ts);
+		else
+			http_responses(d, f, dir, ts);
+		if (f->stuck[0] && f->stuck[1])
+			finish_flow(d, f);
+		break;
+	case APP_DNS:
+		dns_tcp(d, f, dir, ts);
+		break;
+	default:
+		finish_flow(d, f);
+		break;
+	}
+}
+
+static void udp_payload(struct dpi *d, struct dpi_flow *f, const uint8_t *data, uint32_t len,
+			uint64_t ts)
+{
+	if (f->app == APP_UNKNOWN) {
+		if (!dns_detect(data, len)) {
+			if (++f->tries >= DETECT_TRIES)
+				f->done = 1;
+			return;
+		}
+		classify(d, f, APP_DNS);
+	}
+	if (f->app == APP_DNS)
+		dns_message(d, f, data, len, 0, ts);
+}
+
+void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
+		 uint8_t dir, uint8_t fwd_dir, uint32_t seq, uint8_t tcp_flags,
+		 const uint8_t *data, uint32_t len, uint64_t ts)
+{
+	struct dpi_flow *f;
+	int created;
+
+	if (k->proto != XDPI_IPPROTO_TCP && k->proto != XDPI_IPPROTO_UDP)
+		return;
+	if (!len && !(tcp_flags & XDPI_TCP_SYN))
+		return;
+	f = flowtab_upsert(d->flows, k, &created);
+	if (!f) {
+		d->st.no_state++;
+		return;
+	}
+	if (created) {
+		f->flow_id = flow_id;
+		f->client = fwd_dir & 1;
+	}
+	if (f->done)
+		return;
+	d->st.payloads++;
+	dir &= 1;
+	if (k->proto == XDPI_IPPROTO_TCP)
+		tcp_payload(d, f, dir, seq, tcp_flags, data, len, ts);
+	else if (len)
+		udp_payload(d, f, data, len, ts);
+}
+
+void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_record *r)
+{
+	struct dpi_flow *f = flowtab_lookup(d->flows, k);
+	struct names *nm;
+
+	if (!f)
+		return;
+	r->app_proto = f->app;
+	nm = slab_at(&d->names, f->names);
+	if (nm) {
+		copy_str(r->sni, sizeof(r->sni), nm->sni);
+		copy_str(r->host, sizeof(r->host), nm->host);
+	}
+}
+
+void dpi_flow_end(struct dpi *d, const struct xdpi_flow_key *k)
+{
+	struct dpi_flow *f = flowtab_lookup(d->flows, k);
+
+	if (!f)
+		return;
+	switch (f->app) {
+	case APP_TLS: tls_emit(d, f); break;
+	case APP_DNS: dns_flush(d, f); break;
+	case APP_HTTP: http_flush(d, f); break;
+	default: break;
+	}
+	reasm_release(d->reasm, &f->rd[0]);
+	reasm_release(d->reasm, &f->rd[1]);
+	slab_put(&d->aux, &f->aux);
+	slab_put(&d->names, &f->names);
+	flowtab_remove(d->flows, k, NULL);
+}
