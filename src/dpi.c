@@ -20,6 +20,7 @@ enum { TLS_CH = 1, TLS_SH = 2, TLS_CERT_DONE = 4, TLS_EMITTED = 8 };
  * names) live in slabs and are attached only when a protocol needs them. */
 struct dpi_flow {
 	uint64_t flow_id;
+	uint16_t port_lo, port_hi;   /* of the flow key, for the DNS kind */
 	struct reasm_dir rd[2];
 	uint32_t aux;          /* slab slot + 1: struct aux */
 	uint32_t names;        /* slab slot + 1: struct names */
@@ -213,6 +214,8 @@ static void dns_emit(struct dpi *d, struct dpi_flow *f, const struct dns_pending
 	r->flow_id = f->flow_id;
 	r->rcode = -1;
 	r->latency_us = -1;
+	r->kind = f->port_lo == 5353 || f->port_hi == 5353 ? DNS_KIND_MDNS :
+		  f->port_lo == 5355 || f->port_hi == 5355 ? DNS_KIND_LLMNR : DNS_KIND_DNS;
 	if (q) {
 		r->ts_ns = q->ts;
 		r->id = q->id;
@@ -242,16 +245,34 @@ static void dns_emit(struct dpi *d, struct dpi_flow *f, const struct dns_pending
 	emit(d, REC_DNS, r);
 }
 
+/* NetBIOS name service (RFC 1002) shares DNS's wire format; its names are
+ * 32 letters A-P (the first-level encoding), optionally with a scope. */
+static int netbios_name(const char *n)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (n[i] < 'A' || n[i] > 'P')
+			return 0;
+	return n[32] == 0 || n[32] == '.';
+}
+
 static void dns_message(struct dpi *d, struct dpi_flow *f, const uint8_t *p, uint32_t len,
 			int tcp, uint64_t ts)
 {
 	struct dns_msg *m = &d->msg;
-	struct dns_pending *pend = aux_of(d, f);
+	struct dns_pending *pend;
 
 	if (dns_parse(p, len, m) < 0) {
 		d->st.parse_errors++;
 		return;
 	}
+	if (m->nq && netbios_name(m->q[0].name)) {
+		f->app = APP_UNKNOWN;
+		finish_flow(d, f);
+		return;
+	}
+	pend = aux_of(d, f);
 	if (!m->qr) {
 		struct dns_pending *slot = NULL;
 
@@ -569,19 +590,46 @@ static void tcp_payload(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint32_t
 	}
 }
 
+/* HTTP over UDP (SSDP and the like): each datagram is a whole message. */
+static void http_datagram(struct dpi *d, struct dpi_flow *f, const uint8_t *data, uint32_t len,
+			  uint64_t ts)
+{
+	struct http_request *q = &d->req;
+	struct http_record *r = &d->rec.http;
+	struct names *nm;
+
+	if (http_parse_request(data, len, q) <= 0)
+		return;
+	memset(r, 0, sizeof(*r));
+	r->flow_id = f->flow_id;
+	r->ts_ns = ts;
+	r->latency_us = -1;
+	r->content_length = q->content_length;
+	copy_str(r->method, sizeof(r->method), q->method);
+	copy_str(r->host, sizeof(r->host), q->host);
+	copy_str(r->uri, sizeof(r->uri), q->uri);
+	copy_str(r->user_agent, sizeof(r->user_agent), q->user_agent);
+	copy_str(r->content_type, sizeof(r->content_type), q->content_type);
+	if (q->host[0] && (nm = names_of(d, f)) && !nm->host[0])
+		copy_str(nm->host, sizeof(nm->host), q->host);
+	emit(d, REC_HTTP, r);
+}
+
 static void udp_payload(struct dpi *d, struct dpi_flow *f, const uint8_t *data, uint32_t len,
 			uint64_t ts)
 {
 	if (f->app == APP_UNKNOWN) {
-		if (!dns_detect(data, len)) {
-			if (++f->tries >= DETECT_TRIES)
-				f->done = 1;
-			return;
-		}
-		classify(d, f, APP_DNS);
+		if (dns_detect(data, len))
+			classify(d, f, APP_DNS);
+		else if (http_detect(data, len))
+			classify(d, f, APP_HTTP);
+		else if (++f->tries >= DETECT_TRIES)
+			f->done = 1;
 	}
 	if (f->app == APP_DNS)
 		dns_message(d, f, data, len, 0, ts);
+	else if (f->app == APP_HTTP)
+		http_datagram(d, f, data, len, ts);
 }
 
 void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
@@ -603,6 +651,8 @@ void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
 	if (created) {
 		f->flow_id = flow_id;
 		f->client = fwd_dir & 1;
+		f->port_lo = k->lo_port;
+		f->port_hi = k->hi_port;
 	}
 	if (f->done)
 		return;

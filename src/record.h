@@ -63,6 +63,9 @@ struct dns_answer_rec {
 
 #define REC_DNS_ANSWERS 16
 
+/* DNS-format protocols, told apart by their well-known ports. */
+enum dns_kind { DNS_KIND_DNS = 0, DNS_KIND_MDNS, DNS_KIND_LLMNR };
+
 /* One DNS query joined with its response (rcode -1: none seen). */
 struct dns_record {
 	uint64_t flow_id;
@@ -73,6 +76,7 @@ struct dns_record {
 	int16_t rcode;
 	uint8_t over_tcp;
 	uint8_t nanswers;
+	uint8_t kind;            /* enum dns_kind */
 	char qname[REC_NAME];
 	struct dns_answer_rec answers[REC_DNS_ANSWERS];
 };

@@ -197,7 +197,8 @@ static void format_dns(struct jw *w, const struct dns_record *r)
 		jw_fmt(w, ",\"latency_us\":null");
 	else
 		jw_fmt(w, ",\"latency_us\":%lld", (long long)r->latency_us);
-	jw_fmt(w, ",\"transport\":\"%s\"}\n", r->over_tcp ? "tcp" : "udp");
+	jw_fmt(w, ",\"transport\":\"%s\",\"protocol\":\"%s\"}\n", r->over_tcp ? "tcp" : "udp",
+	       r->kind == DNS_KIND_MDNS ? "mdns" : r->kind == DNS_KIND_LLMNR ? "llmnr" : "dns");
 }
 
 static void format_tls(struct jw *w, const struct tls_record *r)
