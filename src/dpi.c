@@ -8,6 +8,7 @@
 #include "proto/http.h"
 #include "proto/tls.h"
 #include "reasm.h"
+#include "xdpi/flow.h"
 #include "xdpi/parse.h"
 
 #define DETECT_TRIES   8   /* payloads looked at before giving up on a flow */
@@ -662,6 +663,57 @@ void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
 		tcp_payload(d, f, dir, seq, tcp_flags, data, len, ts);
 	else if (len)
 		udp_payload(d, f, data, len, ts);
+}
+
+/* IP in IP (6in4, 4in4): the inner packet goes to the parsers under its own
+ * 5-tuple, its records linked to the outer flow. One level deep. */
+static void tunnel(struct dpi *d, const uint8_t *inner, uint32_t len, int v6,
+			 uint64_t outer_id, uint64_t ts)
+{
+	static _Thread_local uint8_t buf[14 + 65536];
+	struct xdpi_flow_key key;
+	struct xdpi_pkt p;
+	uint8_t dir;
+
+	if (len > sizeof(buf) - 14)
+		len = sizeof(buf) - 14;
+	memset(buf, 0, 12);
+	buf[12] = v6 ? 0x86 : 0x08;
+	buf[13] = v6 ? 0xdd : 0x00;
+	memcpy(buf + 14, inner, len);
+	if (xdpi_parse(buf, buf + 14 + len, 0, &p) != XDPI_P_FLOW ||
+	    p.proto == XDPI_IPPROTO_IPIP || p.proto == XDPI_IPPROTO_IPV6 ||
+	    !(p.payload_len || (p.tcp_flags & XDPI_TCP_SYN)))
+		return;
+	dir = xdpi_flow_key_from_pkt(&p, &key);
+	dpi_payload(d, &key, outer_id, dir, dir, p.tcp_seq, p.tcp_flags,
+		    buf + p.payload_off, p.payload_len, ts);
+}
+
+void dpi_packet(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id, uint8_t dir,
+		uint8_t fwd_dir, const struct xdpi_pkt *p, const uint8_t *frame, uint64_t ts)
+{
+	if (!p->payload_len && !(p->tcp_flags & XDPI_TCP_SYN))
+		return;
+	if (p->proto == XDPI_IPPROTO_IPIP || p->proto == XDPI_IPPROTO_IPV6)
+		tunnel(d, frame + p->payload_off, p->payload_len, p->proto == XDPI_IPPROTO_IPV6,
+		       flow_id, ts);
+	else
+		dpi_payload(d, k, flow_id, dir, fwd_dir, p->tcp_seq, p->tcp_flags,
+			    frame + p->payload_off, p->payload_len, ts);
+}
+
+void dpi_flush_all(struct dpi *d)
+{
+	while (flowtab_count(d->flows)) {
+		const struct xdpi_flow_key *k;
+		struct xdpi_flow_key key;
+		void *v;
+
+		flowtab_at(d->flows, flowtab_count(d->flows) - 1, &k, &v);
+		key = *k;
+		dpi_flow_end(d, &key);
+	}
 }
 
 void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_record *r)

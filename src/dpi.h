@@ -40,6 +40,13 @@ void dpi_free(struct dpi *d);
 void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
 		 uint8_t dir, uint8_t fwd_dir, uint32_t seq, uint8_t tcp_flags,
 		 const uint8_t *data, uint32_t len, uint64_t ts_ns);
+struct xdpi_pkt;
+/* A parsed frame of the flow: its payload, or for IP-in-IP tunnels the
+ * inner packet's payload under the inner 5-tuple (records keep flow_id). */
+void dpi_packet(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id, uint8_t dir,
+		uint8_t fwd_dir, const struct xdpi_pkt *p, const uint8_t *frame, uint64_t ts_ns);
+/* Ends every flow still inspected (end of a capture, shutdown). */
+void dpi_flush_all(struct dpi *d);
 /* Fills app_proto, sni and host of a flow record from what was found. */
 void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_record *r);
 /* The flow is over: pending records go out (a query without response, a

@@ -90,6 +90,8 @@ static void *worker_main(void *arg)
 		} else {
 			flowtrack_tick(w->ft, *(const uint64_t *)it);
 			flowtrack_flush(w->ft);
+			if (w->up.dpi)
+				dpi_flush_all(w->up.dpi);
 			spsc_consume(&w->in);
 			spsc_release(&w->in);
 			output_flush(w->out);

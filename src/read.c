@@ -223,7 +223,9 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	}
 	progress_tick(&prog, pcap_source_frames(src), 1);
 
-	dpi_free(up.dpi); /* its last records are out by now */
+	if (up.dpi)
+		dpi_flush_all(up.dpi); /* flows the tracker does not know (tunnelled) */
+	dpi_free(up.dpi);
 	up.dpi = NULL;
 	if (rp) {
 		if (replay_counters(rp, counters))

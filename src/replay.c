@@ -106,8 +106,7 @@ void replay_feed_dpi(struct replay *r, struct dpi *d, const uint8_t *frame, uint
 	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.flows), &key, r->percpu))
 		return;
 	flow_val_merge(&v, r->percpu, r->ncpus, (sizeof(v) + 7) & ~(size_t)7);
-	dpi_payload(d, &key, flowtrack_flow_id(&key, v.first_ns), dir, v.first_dir, p.tcp_seq,
-		    p.tcp_flags, frame + p.payload_off, p.payload_len, ts);
+	dpi_packet(d, &key, flowtrack_flow_id(&key, v.first_ns), dir, v.first_dir, &p, frame, ts);
 }
 
 void replay_drain(struct replay *r)

@@ -97,7 +97,7 @@ void upath_account(struct upath *u, const uint8_t *frame, const struct xdpi_pkt 
 	if (u->snippet_pkts && xdpi_flow_take_snippet(v, p, dir, u->snippet_pkts))
 		snippet(u, frame, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
 	/* Offline the parsers get whole payloads, not just the snippets. */
-	if (u->dpi && (p->payload_len || (p->tcp_flags & XDPI_TCP_SYN)))
-		dpi_payload(u->dpi, &key, flowtrack_flow_id(&key, v->first_ns), dir, v->first_dir,
-			    p->tcp_seq, p->tcp_flags, frame + p->payload_off, p->payload_len, ts);
+	if (u->dpi)
+		dpi_packet(u->dpi, &key, flowtrack_flow_id(&key, v->first_ns), dir, v->first_dir,
+			   p, frame, ts);
 }

@@ -58,6 +58,8 @@
 /* IANA protocol numbers */
 #define XDPI_IPPROTO_HOPOPTS  0
 #define XDPI_IPPROTO_ICMP     1
+#define XDPI_IPPROTO_IPIP     4
+#define XDPI_IPPROTO_IPV6     41
 #define XDPI_IPPROTO_TCP      6
 #define XDPI_IPPROTO_UDP      17
 #define XDPI_IPPROTO_ROUTING  43
@@ -567,6 +569,12 @@ static __always_inline void parse_l4(struct hdr_cursor *c, void *frame, void *en
 			break;
 		}
 		xdpi_set_payload(p, frame, l4 + 8, l4_end);
+		break;
+	case XDPI_IPPROTO_IPIP:
+	case XDPI_IPPROTO_IPV6:
+		/* A tunnelled packet: its bytes are the payload, for the parsers
+		 * (the flow stays keyed on the outer header). */
+		xdpi_set_payload(p, frame, l4, l4_end);
 		break;
 	case XDPI_IPPROTO_ICMP:
 	case XDPI_IPPROTO_ICMPV6:
