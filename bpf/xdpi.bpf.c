@@ -257,6 +257,8 @@ int xdpi_xdp(struct xdp_md *ctx)
 	ts += *(volatile __u8 *)(data + 64); /* unchecked read: must be rejected */
 #endif
 	rc = xdpi_parse(data, data_end, cut, &p);
+	if (!replay_ts)
+		xdpi_extend_payload(&p, bpf_xdp_get_buff_len(ctx));
 	if (XDPI_BENCH_STAGE == 1) {
 		/* Keep the parse: its result must look used. */
 		asm volatile("" : : "r"(&p), "r"(rc), "r"(ts) : "memory");
@@ -278,6 +280,7 @@ int xdpi_tc(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, want);
 	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
 			skb->len - (__u32)(skb->data_end - skb->data), &p);
+	xdpi_extend_payload(&p, skb->len);
 	account_tc(skb, &p, bpf_ktime_get_ns(), rc);
 	return TC_ACT_OK;
 }

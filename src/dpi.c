@@ -218,7 +218,7 @@ static void dns_emit(struct dpi *d, struct dpi_flow *f, const struct dns_pending
 	r->kind = f->port_lo == 5353 || f->port_hi == 5353 ? DNS_KIND_MDNS :
 		  f->port_lo == 5355 || f->port_hi == 5355 ? DNS_KIND_LLMNR : DNS_KIND_DNS;
 	if (q) {
-		r->ts_ns = q->ts;
+		r->ts_ns = q->ts + (uint64_t)d->o.clock_to_epoch_ns;
 		r->id = q->id;
 		r->qtype = q->qtype;
 		r->over_tcp = q->tcp;
@@ -226,7 +226,7 @@ static void dns_emit(struct dpi *d, struct dpi_flow *f, const struct dns_pending
 	}
 	if (resp) {
 		if (!q) {
-			r->ts_ns = resp_ts;
+			r->ts_ns = resp_ts + (uint64_t)d->o.clock_to_epoch_ns;
 			r->id = resp->id;
 			if (resp->nq) {
 				r->qtype = resp->q[0].type;
@@ -365,7 +365,7 @@ static void tls_client(struct dpi *d, struct dpi_flow *f, const uint8_t *p, uint
 	if (!r)
 		return;
 	r->flow_id = f->flow_id;
-	r->ts_ns = ts;
+	r->ts_ns = ts + (uint64_t)d->o.clock_to_epoch_ns;
 	r->version = h->version;
 	copy_str(r->sni, sizeof(r->sni), h->sni);
 	for (unsigned i = 0; i < h->nalpn && i < REC_ALPN; i++)
@@ -432,6 +432,7 @@ static void http_emit(struct dpi *d, const struct http_record *q, const struct h
 		if (!r->content_type[0])
 			copy_str(r->content_type, sizeof(r->content_type), rs->content_type);
 	}
+	r->ts_ns += (uint64_t)d->o.clock_to_epoch_ns;
 	emit(d, REC_HTTP, r);
 }
 
@@ -603,7 +604,7 @@ static void http_datagram(struct dpi *d, struct dpi_flow *f, const uint8_t *data
 		return;
 	memset(r, 0, sizeof(*r));
 	r->flow_id = f->flow_id;
-	r->ts_ns = ts;
+	r->ts_ns = ts + (uint64_t)d->o.clock_to_epoch_ns;
 	r->latency_us = -1;
 	r->content_length = q->content_length;
 	copy_str(r->method, sizeof(r->method), q->method);

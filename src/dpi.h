@@ -21,6 +21,7 @@ struct dpi_opts {
 	uint32_t reasm_bytes;    /* per direction (--reassembly-bytes) */
 	uint32_t reasm_bufs;     /* reassembly buffers in the pool */
 	struct output *out;      /* where dns/tls/http records go */
+	int64_t clock_to_epoch_ns; /* added to packet times for record times */
 };
 
 struct dpi_stats {

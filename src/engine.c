@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "dpi.h"
 #include "flowtab.h"
+#include "flowtrack.h"
+#include "output.h"
 #include "mem.h"
 #include "spsc.h"
 #include "util.h"
@@ -26,7 +29,8 @@ struct flow_state {
 	uint32_t snippets[2];
 	uint32_t snippet_bytes[2];
 	uint8_t ended[2];       /* FIN or RST seen per direction */
-	uint8_t _pad[6];
+	uint8_t first_dir;      /* of the flow's first packet */
+	uint8_t _pad[5];
 };
 
 struct worker {
@@ -37,6 +41,8 @@ struct worker {
 	struct spsc ring;
 	struct flowtab *flows;  /* of struct flow_state */
 	struct ingest ingest;
+	struct dpi *dpi;        /* protocol parsers over the snippets, or NULL */
+	struct output *out;     /* their records, drained by the ingestion thread */
 	_Atomic uint64_t state_full;
 	uint32_t unpublished;   /* producer side */
 };
@@ -115,14 +121,24 @@ static void handle_event(struct worker *w, const struct xdpi_event *e, uint32_t 
 		atomic_fetch_add_explicit(&w->state_full, 1, memory_order_relaxed);
 		return;
 	}
-	if (created)
+	if (created) {
 		fs->first_ns = e->ts_ns;
+		fs->first_dir = e->dir & 1;
+	}
+	if (e->type == XDPI_EV_FLOW_START && e->ts_ns < fs->first_ns) {
+		fs->first_ns = e->ts_ns;
+		fs->first_dir = e->dir & 1;
+	}
 	if (e->ts_ns > fs->last_ns)
 		fs->last_ns = e->ts_ns;
 	switch (e->type) {
 	case XDPI_EV_SNIPPET:
 		fs->snippets[e->dir & 1]++;
 		fs->snippet_bytes[e->dir & 1] += e->len;
+		if (w->dpi && len >= sizeof(*e) + e->len)
+			dpi_payload(w->dpi, &e->key, flowtrack_flow_id(&e->key, fs->first_ns), e->dir,
+				    fs->first_dir, e->tcp_seq, e->tcp_flags,
+				    (const uint8_t *)e + sizeof(*e), e->len, e->ts_ns);
 		break;
 	case XDPI_EV_FLOW_END:
 		fs->ended[e->dir & 1] = 1;
@@ -145,6 +161,7 @@ static void *worker_main(void *arg)
 
 		if (!m) {
 			spsc_release(&w->ring);
+			output_flush(w->out);
 			if (++idle < 16)
 				sched_yield();
 			else
@@ -154,10 +171,16 @@ static void *worker_main(void *arg)
 		idle = 0;
 		if (kind == MSG_EVENT)
 			handle_event(w, m, len);
-		else if (kind == MSG_FLOW_DONE)
+		else if (kind == MSG_FLOW_DONE) {
+			if (w->dpi)
+				dpi_flow_end(w->dpi, m);
 			flowtab_remove(w->flows, m, NULL);
+		}
 		spsc_consume(&w->ring);
 		if (kind == MSG_STOP) {
+			if (w->dpi)
+				dpi_flush_all(w->dpi);
+			output_flush(w->out);
 			spsc_release(&w->ring);
 			return NULL;
 		}
@@ -188,8 +211,20 @@ struct engine *engine_new(const struct xdpi_config *cfg)
 		w->cfg = cfg;
 		w->ingest.snippet_max = cfg->snippet_bytes;
 		w->flows = flowtab_new(cfg->max_flows, sizeof(struct flow_state));
-		if (!w->flows)
+		w->out = output_queue_new(4u << 20);
+		if (!w->flows || !w->out)
 			goto fail;
+		if (!cfg->no_dpi) {
+			struct dpi_opts o = {
+				.max_flows = cfg->max_flows, .reasm_bytes = cfg->reasm_bytes,
+				.reasm_bufs = cfg->dpi_flows, .out = w->out,
+				.clock_to_epoch_ns = (int64_t)(real_ns() - mono_ns()),
+			};
+
+			w->dpi = dpi_new(&o);
+			if (!w->dpi)
+				goto fail;
+		}
 	}
 	for (int i = 0; i < e->n; i++) {
 		if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]))
@@ -273,6 +308,15 @@ void engine_stop(struct engine *e)
 	}
 }
 
+int engine_drain(struct engine *e, struct output *sink)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->n; i++)
+		n += output_drain(e->w[i].out, sink);
+	return n;
+}
+
 void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stats *st)
 {
 	memset(in, 0, sizeof(*in));
@@ -299,6 +343,8 @@ void engine_free(struct engine *e)
 	if (e->w) {
 		engine_stop(e);
 		for (int i = 0; i < e->n; i++) {
+			dpi_free(e->w[i].dpi);
+			output_close(e->w[i].out);
 			flowtab_free(e->w[i].flows);
 			mem_free_big(e->w[i].ring.buf, EV_RING_BYTES);
 		}

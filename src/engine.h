@@ -29,6 +29,10 @@ void engine_publish(struct engine *e);
 void engine_flow_done(struct engine *e, const struct xdpi_flow_key *k);
 /* Waits for the workers to finish what was handed to them, stops them. */
 void engine_stop(struct engine *e);
+/* Moves the workers' protocol records (dns, tls, http) to sink; returns
+ * how many. Called by the thread that owns sink. */
+struct output;
+int engine_drain(struct engine *e, struct output *sink);
 void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stats *st);
 void engine_free(struct engine *e);
 /* Pins the calling thread to the i-th CPU of cfg->cpus and applies

@@ -162,6 +162,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
 		engine_publish(eng);
+		engine_drain(eng, out);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "xdpi: reading the event ring buffer failed: %s\n",
 				strerror(-err));
@@ -196,6 +197,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	if (flowtrack_tick(ft, mono_ns()) || flowtrack_flush(ft))
 		fprintf(stderr, "xdpi: reading the flow map at exit failed: %s\n", strerror(errno));
 	engine_stop(eng);
+	engine_drain(eng, out);
 	snapshot(&snap, skel, eng);
 	rc = 0;
 	if (!cfg->quiet)

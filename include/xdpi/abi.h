@@ -8,7 +8,8 @@
 #include <linux/types.h>
 
 #define XDPI_VLAN_NONE        0xffff
-#define XDPI_SNIPPET_MAX      256   /* hard upper bound of snippet bytes per event */
+#define XDPI_SNIPPET_MAX      2048  /* hard upper bound of snippet bytes per event:
+				     * a full segment, so the parsers can reassemble */
 #define XDPI_SNIPPET_PKTS_MAX 64    /* hard upper bound of snippet packets per direction */
 #define XDPI_META_TS_MAGIC    0x58445049u  /* "XDPI": marks replay metadata */
 

@@ -590,6 +590,21 @@ static __always_inline void parse_l4(struct hdr_cursor *c, void *frame, void *en
 	}
 }
 
+/* In the kernel the payload may go on past the linear bytes the parser saw
+ * (paged skb data, XDP fragments); the load-bytes helpers reach it, so the
+ * payload length is what the IP header and the whole packet allow. */
+static __always_inline void xdpi_extend_payload(struct xdpi_pkt *p, __u32 total_len)
+{
+	__u32 end = p->l3_off + p->ip_len;
+
+	if (!p->payload_off || !p->l3_cut)
+		return;
+	if (end > total_len)
+		end = total_len;
+	if (end > p->payload_off)
+		p->payload_len = end - p->payload_off;
+}
+
 /* Parse one frame that starts with an Ethernet header. */
 static __always_inline int xdpi_parse(void *data, void *data_end, __u32 cut,
 				      struct xdpi_pkt *p)

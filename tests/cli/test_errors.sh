@@ -28,7 +28,7 @@ expect 2 "unknown command 'frobnicate'" -- "$XDPI" frobnicate
 expect 2 "unknown option '--bogus'" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --bogus
 expect 2 "needs a value" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --idle-timeout
 expect 2 "invalid value 'soon' for --idle-timeout" -- "$XDPI" read x.pcap --idle-timeout soon
-expect 2 "invalid value '999' for --snippet-bytes" -- "$XDPI" read x.pcap --snippet-bytes 999
+expect 2 "invalid value '9999' for --snippet-bytes" -- "$XDPI" read x.pcap --snippet-bytes 9999
 expect 2 "invalid value '3000' for --ringbuf-size" -- "$XDPI" run -i xdpi-none0 --ringbuf-size 3000
 expect 2 "invalid value 'fast' for --xdp-mode" -- "$XDPI" run -i xdpi-none0 --xdp-mode fast
 expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
