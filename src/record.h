@@ -109,7 +109,7 @@ struct http_record {
 	uint16_t status;         /* 0: no response seen */
 	char method[16];
 	char host[REC_NAME];
-	char uri[1024];
+	char uri[4096];
 	char user_agent[REC_NAME];
 	char content_type[REC_NAME];
 };
