@@ -526,13 +526,15 @@ static void http_flush(struct dpi *d, struct dpi_flow *f)
 
 /* ---- detection and dispatch ---- */
 
-static enum app_proto detect_tcp(const uint8_t *p, uint32_t len)
+static enum app_proto detect_tcp(struct dpi *d, const uint8_t *p, uint32_t len)
 {
 	size_t mlen;
 
 	if (tls_detect(p, len))
 		return APP_TLS;
-	if (http_detect(p, len))
+	/* Known methods are spotted early; any other method token counts once
+	 * a whole head with an HTTP/1 version has arrived. */
+	if (http_detect(p, len) || http_parse_request(p, len, &d->req) > 0)
 		return APP_HTTP;
 	if (len >= 4 && !memcmp(p, "SSH-", 4))
 		return APP_SSH;
@@ -556,7 +558,7 @@ static void tcp_payload(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint32_t
 	if (!p || !have)
 		return;
 	if (f->app == APP_UNKNOWN) {
-		enum app_proto a = detect_tcp(p, have);
+		enum app_proto a = detect_tcp(d, p, have);
 
 		if (a == APP_UNKNOWN) {
 			if (++f->tries >= DETECT_TRIES || rd->state > REASM_OPEN)

@@ -226,7 +226,7 @@ static void format_http(struct jw *w, const struct http_record *r)
 	jw_time(w, "ts", r->ts_ns);
 	jw_key_str(w, "method", r->method);
 	jw_key_str_or_null(w, "host", r->host);
-	jw_key_str(w, "uri", r->uri);
+	jw_key_str_or_null(w, "uri", r->uri);
 	if (r->status)
 		jw_fmt(w, ",\"status\":%u", r->status);
 	else

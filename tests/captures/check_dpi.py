@@ -59,7 +59,8 @@ def xdpi_sets(xdpi, pcap):
             if x.get('host'):
                 out['http_host'].add(x['host'])
             out['http_method'].add(x['method'])
-            out['http_uri'].add(x['uri'])
+            if x.get('uri') is not None:
+                out['http_uri'].add(x['uri'])
         elif x['type'] == 'quic' and x.get('sni'):
             out['quic_sni'].add(x['sni'])
     return r.returncode, out
