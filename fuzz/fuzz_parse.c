@@ -71,7 +71,10 @@ static void check_pkt(const struct xdpi_pkt *p, int rc, size_t size)
 	ENSURE(p->ip_len >= (p->family == 4 ? 20u : 40u));
 	if (p->payload_len) {
 		ENSURE((uint64_t)p->payload_off + p->payload_len <= size);
-		ENSURE(p->payload_off >= p->l3_off + (p->family == 4 ? 28u : 48u));
+		/* After an L4 header of 8+ bytes, or right after the IP header for
+		 * IP-in-IP, whose payload is the inner packet. */
+		ENSURE(p->payload_off >= p->l3_off + (p->family == 4 ? 20u : 40u) +
+					 (p->proto == XDPI_IPPROTO_IPIP || p->proto == XDPI_IPPROTO_IPV6 ? 0u : 8u));
 		/* IPv4 payload ends where the header says (or the capture). */
 		if (p->family == 4)
 			ENSURE((uint64_t)p->payload_off + p->payload_len <=
