@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "proto/dns.h"
 #include "proto/http.h"
+#include "proto/quic.h"
 #include "proto/tls.h"
 #include "reasm.h"
 #include "xdpi/flow.h"
@@ -14,6 +15,7 @@
 #define DETECT_TRIES   8   /* payloads looked at before giving up on a flow */
 #define DNS_PENDING    8   /* queries waiting for their response, per flow */
 #define HTTP_PENDING   4   /* requests waiting for their response, per flow */
+#define QUIC_CONNS     256 /* QUIC handshakes being decrypted at once */
 
 enum { TLS_CH = 1, TLS_SH = 2, TLS_CERT_DONE = 4, TLS_EMITTED = 8 };
 
@@ -25,6 +27,7 @@ struct dpi_flow {
 	struct reasm_dir rd[2];
 	uint32_t aux;          /* slab slot + 1: struct aux */
 	uint32_t names;        /* slab slot + 1: struct names */
+	uint32_t quic;         /* slab slot + 1: struct quic_conn */
 	uint8_t app;           /* enum app_proto */
 	uint8_t client;        /* direction of the client (first packet) */
 	uint8_t done;          /* nothing more to learn */
@@ -69,7 +72,7 @@ struct dpi {
 	struct dpi_opts o;
 	struct flowtab *flows;
 	struct reasm_pool *reasm;
-	struct slab aux, names;
+	struct slab aux, names, quic;
 	uint8_t *hs;             /* handshake message scratch, reasm_bytes */
 	struct dns_msg msg;      /* parser outputs: too big for the stack */
 	struct tls_hello hello;
@@ -138,7 +141,8 @@ struct dpi *dpi_new(const struct dpi_opts *o)
 	d->reasm = reasm_pool_new(o->reasm_bufs, o->reasm_bytes);
 	d->hs = malloc(o->reasm_bytes);
 	if (!d->flows || !d->reasm || !d->hs || slab_init(&d->aux, o->reasm_bufs, sizeof(union aux)) ||
-	    slab_init(&d->names, o->reasm_bufs, sizeof(struct names))) {
+	    slab_init(&d->names, o->reasm_bufs, sizeof(struct names)) ||
+	    slab_init(&d->quic, QUIC_CONNS, sizeof(struct quic_conn))) {
 		dpi_free(d);
 		return NULL;
 	}
@@ -153,6 +157,7 @@ void dpi_free(struct dpi *d)
 	reasm_pool_free(d->reasm);
 	slab_destroy(&d->aux);
 	slab_destroy(&d->names);
+	slab_destroy(&d->quic);
 	free(d->hs);
 	free(d);
 }
@@ -524,6 +529,50 @@ static void http_flush(struct dpi *d, struct dpi_flow *f)
 		hp->n = 0;
 }
 
+/* ---- QUIC ---- */
+
+static void quic_client(struct dpi *d, struct dpi_flow *f, const uint8_t *data, uint32_t len,
+			uint64_t ts)
+{
+	struct quic_conn *c;
+	struct quic_record r;
+	struct tls_hello *h = &d->hello;
+	struct names *nm;
+	const uint8_t *ch;
+	size_t n;
+	int rc;
+
+	if (!f->quic)
+		f->quic = slab_get(&d->quic);
+	c = slab_at(&d->quic, f->quic);
+	if (!c) {
+		d->st.no_state++;
+		return;
+	}
+	rc = quic_client_datagram(c, data, len);
+	if (rc == 0)
+		return;
+	ch = rc > 0 ? quic_client_hello(c, &n) : NULL;
+	if (!ch || tls_parse_client_hello(ch, n, 1, h) < 0) {
+		d->st.parse_errors++;
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.flow_id = f->flow_id;
+		r.ts_ns = ts + (uint64_t)d->o.clock_to_epoch_ns;
+		r.version = c->version;
+		copy_str(r.sni, sizeof(r.sni), h->sni);
+		for (unsigned i = 0; i < h->nalpn && i < REC_ALPN; i++)
+			copy_str(r.alpn[i], sizeof(r.alpn[i]), h->alpn[i]);
+		r.nalpn = h->nalpn < REC_ALPN ? h->nalpn : REC_ALPN;
+		copy_str(r.ja4, sizeof(r.ja4), h->ja4);
+		if (h->sni[0] && (nm = names_of(d, f)))
+			copy_str(nm->sni, sizeof(nm->sni), h->sni);
+		emit(d, REC_QUIC, &r);
+	}
+	slab_put(&d->quic, &f->quic);
+	f->done = 1;
+}
+
 /* ---- detection and dispatch ---- */
 
 static enum app_proto detect_tcp(struct dpi *d, const uint8_t *p, uint32_t len)
@@ -619,13 +668,16 @@ static void http_datagram(struct dpi *d, struct dpi_flow *f, const uint8_t *data
 	emit(d, REC_HTTP, r);
 }
 
-static void udp_payload(struct dpi *d, struct dpi_flow *f, const uint8_t *data, uint32_t len,
-			uint64_t ts)
+static void udp_payload(struct dpi *d, struct dpi_flow *f, uint8_t dir, const uint8_t *data,
+			uint32_t len, uint64_t ts)
 {
 	if (f->app == APP_UNKNOWN) {
-		if (dns_detect(data, len))
+		if (dns_detect(data, len)) {
 			classify(d, f, APP_DNS);
-		else if (http_detect(data, len))
+		} else if (quic_detect(data, len)) {
+			classify(d, f, APP_QUIC);
+			f->client = dir; /* Initials come from the client first */
+		} else if (http_detect(data, len))
 			classify(d, f, APP_HTTP);
 		else if (++f->tries >= DETECT_TRIES)
 			f->done = 1;
@@ -634,6 +686,8 @@ static void udp_payload(struct dpi *d, struct dpi_flow *f, const uint8_t *data, 
 		dns_message(d, f, data, len, 0, ts);
 	else if (f->app == APP_HTTP)
 		http_datagram(d, f, data, len, ts);
+	else if (f->app == APP_QUIC && dir == f->client)
+		quic_client(d, f, data, len, ts);
 }
 
 void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
@@ -665,7 +719,7 @@ void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
 	if (k->proto == XDPI_IPPROTO_TCP)
 		tcp_payload(d, f, dir, seq, tcp_flags, data, len, ts);
 	else if (len)
-		udp_payload(d, f, data, len, ts);
+		udp_payload(d, f, dir, data, len, ts);
 }
 
 /* IP in IP (6in4, 4in4): the inner packet goes to the parsers under its own
@@ -750,5 +804,6 @@ void dpi_flow_end(struct dpi *d, const struct xdpi_flow_key *k)
 	reasm_release(d->reasm, &f->rd[1]);
 	slab_put(&d->aux, &f->aux);
 	slab_put(&d->names, &f->names);
+	slab_put(&d->quic, &f->quic);
 	flowtab_remove(d->flows, k, NULL);
 }

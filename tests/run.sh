@@ -66,6 +66,8 @@ fi
 step "cli errors" bash tests/cli/test_errors.sh
 step "captures vs truth, read vs read --kernel" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap
+step "protocol records vs truth (dns, tls, http, quic)" \
+	python3 tests/captures/check_dpi.py --pcaps ../shared/pcap
 step "benchmark captures vs truth" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap/bench
 for t in tests/integration/*.sh; do
