@@ -760,6 +760,11 @@ void dpi_packet(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id, 
 			    frame + p->payload_off, p->payload_len, ts);
 }
 
+void dpi_thread_done(void)
+{
+	quic_thread_cleanup();
+}
+
 void dpi_flush_all(struct dpi *d)
 {
 	while (flowtab_count(d->flows)) {

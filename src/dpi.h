@@ -48,6 +48,9 @@ void dpi_packet(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id, 
 		uint8_t fwd_dir, const struct xdpi_pkt *p, const uint8_t *frame, uint64_t ts_ns);
 /* Ends every flow still inspected (end of a capture, shutdown). */
 void dpi_flush_all(struct dpi *d);
+/* Releases what the parsers cache per thread (crypto contexts); call it
+ * when a thread that used an instance is done. */
+void dpi_thread_done(void);
 /* Fills app_proto, sni and host of a flow record from what was found. */
 void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_record *r);
 /* The flow is over: pending records go out (a query without response, a

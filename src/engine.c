@@ -180,6 +180,7 @@ static void *worker_main(void *arg)
 		if (kind == MSG_STOP) {
 			if (w->dpi)
 				dpi_flush_all(w->dpi);
+			dpi_thread_done();
 			output_flush(w->out);
 			spsc_release(&w->ring);
 			return NULL;

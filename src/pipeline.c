@@ -92,6 +92,7 @@ static void *worker_main(void *arg)
 			flowtrack_flush(w->ft);
 			if (w->up.dpi)
 				dpi_flush_all(w->up.dpi);
+			dpi_thread_done();
 			spsc_consume(&w->in);
 			spsc_release(&w->in);
 			output_flush(w->out);

@@ -225,6 +225,7 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 
 	if (up.dpi)
 		dpi_flush_all(up.dpi); /* flows the tracker does not know (tunnelled) */
+	dpi_thread_done();
 	dpi_free(up.dpi);
 	up.dpi = NULL;
 	if (rp) {
