@@ -100,15 +100,13 @@ static int slab_init(struct slab *s, uint32_t n, size_t size)
 	return 0;
 }
 
+/* The object is not cleared: its user initialises what it reads (touching
+ * all of a large object would fault in pages for nothing). */
 static uint32_t slab_get(struct slab *s)
 {
-	uint32_t i;
-
 	if (!s->nfree)
 		return 0;
-	i = s->free[--s->nfree];
-	memset(s->mem + (size_t)i * s->size, 0, s->size);
-	return i + 1;
+	return s->free[--s->nfree] + 1;
 }
 
 static void slab_put(struct slab *s, uint32_t *slot)
@@ -189,16 +187,37 @@ static void classify(struct dpi *d, struct dpi_flow *f, enum app_proto app)
 
 static struct names *names_of(struct dpi *d, struct dpi_flow *f)
 {
-	if (!f->names)
-		f->names = slab_get(&d->names);
-	return slab_at(&d->names, f->names);
+	struct names *nm;
+
+	if (f->names)
+		return slab_at(&d->names, f->names);
+	f->names = slab_get(&d->names);
+	nm = slab_at(&d->names, f->names);
+	if (nm) {
+		nm->sni[0] = 0;
+		nm->host[0] = 0;
+	}
+	return nm;
 }
 
+/* The flow's pending-record area, set up for its protocol on first use. */
 static void *aux_of(struct dpi *d, struct dpi_flow *f)
 {
-	if (!f->aux)
-		f->aux = slab_get(&d->aux);
-	return slab_at(&d->aux, f->aux);
+	union aux *a;
+
+	if (f->aux)
+		return slab_at(&d->aux, f->aux);
+	f->aux = slab_get(&d->aux);
+	a = slab_at(&d->aux, f->aux);
+	if (!a)
+		return NULL;
+	switch (f->app) {
+	case APP_DNS: memset(a->dns, 0, sizeof(a->dns)); break;
+	case APP_TLS: memset(&a->tls, 0, sizeof(a->tls)); break;
+	case APP_HTTP: a->http.n = 0; break;
+	default: break;
+	}
+	return a;
 }
 
 /* Nothing more to learn from this flow: its buffers go back. */
@@ -542,8 +561,11 @@ static void quic_client(struct dpi *d, struct dpi_flow *f, const uint8_t *data, 
 	size_t n;
 	int rc;
 
-	if (!f->quic)
+	if (!f->quic) {
 		f->quic = slab_get(&d->quic);
+		if (f->quic) /* the contract of quic_client_datagram: a zeroed start */
+			memset(slab_at(&d->quic, f->quic), 0, sizeof(struct quic_conn));
+	}
 	c = slab_at(&d->quic, f->quic);
 	if (!c) {
 		d->st.no_state++;
