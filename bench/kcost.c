@@ -1,18 +1,20 @@
 /* Per-packet cost of the kernel program, measured by the kernel itself with
  * BPF_PROG_TEST_RUN, next to a bare XDP_PASS program (the harness floor) and
- * a reference flow counter (bench/ref.bpf.c, with a per-CPU hash and with
- * the LRU per-CPU hash xdpi uses). The xdpi program is also timed at the
- * stages of bpf/xdpi.bpf.c built with -DXDPI_BENCH_STAGE=1/2/3 by
- * bench/run.sh. Prints Markdown tables.
+ * a reference flow counter (bench/ref.bpf.c: with a per-CPU hash, with the
+ * LRU per-CPU hash xdpi uses, and with that and a timestamp per packet). The
+ * xdpi program is also timed at the stages of bpf/xdpi.bpf.c built with
+ * -DXDPI_BENCH_STAGE=1/2/3. bench/run.sh builds all these objects into DIR.
+ * Prints Markdown tables.
  *
- *   kcost [-r REPEAT] [-f FLOWS] [-p PASSES] [-b BUILD] [-x OBJ]...
+ *   kcost [-d DIR] [-r REPEAT] [-f FLOWS] [-p PASSES] [-x OBJ]...
  *
- * One flow: one TCP packet repeated REPEAT times (median of 5 runs); the
+ * One flow: one TCP packet repeated REPEAT times (median of 7 runs); the
  * flow entry and the packet stay hot in the cache. Many flows: FLOWS
  * distinct TCP flows (source port and address vary), one test run each with
  * repeat 1, in a new random order on each of PASSES passes (median of the
  * passes' means); the flows are created by warm-up passes first. With
  * repeat 1 each figure includes the harness's own timing, see the floor.
+ * Programs take turns run by run (one flow) and pass by pass (many flows).
  * -x OBJ times another build of xdpi.bpf.o as well (e.g. before a change). */
 #include <errno.h>
 #include <stdio.h>
@@ -23,9 +25,18 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "xdpi/abi.h"
 
-#define CHUNK     512	/* repeat per run when every packet makes an event */
+/* Every test run with repeat > 1 swaps the XDP dispatcher, which waits for
+ * an RCU grace period (milliseconds): runs must be few and long. A program
+ * that makes an event per packet gets a ring buffer large enough for a run
+ * of CHUNK packets, and no wake-ups (see load_obj). */
+#define EV_RING   (256u << 20)
+#define CHUNK     65536u
+_Static_assert(CHUNK * (sizeof(struct xdpi_snippet_event) + 8) < EV_RING, "ring fits a chunk");
 #define DRAIN     256	/* many flows: runs between ring-buffer drains */
+#define ROUNDS    7	/* one flow: runs per program, the median reported */
+#define SLOW_RUN  20000	/* ns: many flows, a run this long was interrupted */
 #define MAX_EXTRA 4
 
 enum { HOT_64, HOT_1514, MANY_64, MANY_1514, NCOL };
@@ -35,7 +46,7 @@ struct prog {
 	int fd;
 	struct bpf_object *obj;
 	struct ring_buffer *rb; /* xdpi's events, drained between runs */
-	int ev_per_pkt;         /* every packet makes an event: short runs */
+	int ev_per_pkt;         /* every packet makes an event: runs of CHUNK */
 	unsigned warm;          /* many flows: warm-up passes */
 	double ns[NCOL];
 };
@@ -117,68 +128,64 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* One packet, repeated: median of 5 runs. A program that writes an event
- * per packet runs in chunks, the ring drained between them, so it never
- * fills up nor passes the wake-up watermark. */
-static double hot(struct prog *p, unsigned char *pkt, size_t len, unsigned repeat)
+/* One run of one packet repeated: average ns per packet. A program that
+ * writes an event per packet runs in chunks, the ring drained between. */
+static double hot_run(struct prog *p, unsigned char *pkt, size_t len, unsigned repeat)
 {
-	double v[5];
+	double sum = 0;
+	unsigned n;
 
-	drain(p);
-	for (int i = 0; i < 5; i++) {
-		if (p->ev_per_pkt) {
-			double sum = 0;
-			unsigned n = repeat / CHUNK ? repeat / CHUNK : 1;
-
-			for (unsigned c = 0; c < n; c++) {
-				sum += run(p, pkt, len, CHUNK);
-				drain(p);
-			}
-			v[i] = sum / n;
-		} else {
-			v[i] = run(p, pkt, len, repeat);
-			drain(p);
-		}
+	if (!p->ev_per_pkt) {
+		sum = run(p, pkt, len, repeat);
+		drain(p);
+		return sum;
 	}
-	return median(v, 5);
+	n = (repeat + CHUNK - 1) / CHUNK;
+	for (unsigned c = 0; c < n; c++) {
+		sum += run(p, pkt, len, CHUNK);
+		drain(p);
+	}
+	return sum / n;
 }
 
-/* Many flows, one run of repeat 1 per flow, in a new order each pass. */
-static double many(struct prog *p, unsigned char *pkt, size_t len, unsigned *order,
-		   unsigned flows, unsigned passes)
+static unsigned long long runs_all, runs_out;
+
+/* One pass over the flows in the given order, one run of repeat 1 each:
+ * average ns per packet. A run that took over SLOW_RUN was interrupted or
+ * preempted (the timer counts that too): left out. */
+static double flow_pass(struct prog *p, unsigned char *pkt, size_t len, const unsigned *order,
+			unsigned flows)
 {
-	double v[16];
+	double sum = 0;
+	unsigned n = 0;
 
-	drain(p);
-	for (unsigned w = 0; w < p->warm; w++)
-		for (unsigned i = 0; i < flows; i++) {
-			set_flow(pkt, i);
-			run(p, pkt, len, 1);
-			if (i % DRAIN == DRAIN - 1)
-				drain(p);
-		}
-	drain(p);
-	for (unsigned k = 0; k < passes; k++) {
-		double sum = 0;
+	for (unsigned i = 0; i < flows; i++) {
+		unsigned ns;
 
-		for (unsigned i = flows - 1; i > 0; i--) {
-			unsigned j = rnd(i + 1), t = order[i];
-
-			order[i] = order[j];
-			order[j] = t;
+		set_flow(pkt, order ? order[i] : i);
+		ns = run(p, pkt, len, 1);
+		if (ns <= SLOW_RUN) {
+			sum += ns;
+			n++;
 		}
-		for (unsigned i = 0; i < flows; i++) {
-			set_flow(pkt, order[i]);
-			sum += run(p, pkt, len, 1);
-			if (i % DRAIN == DRAIN - 1)
-				drain(p);
-		}
-		drain(p);
-		v[k] = sum / flows;
+		if (i % DRAIN == DRAIN - 1)
+			drain(p);
 	}
+	drain(p);
 	set_flow(pkt, 0xc350); /* back to the one-flow packet */
-	pkt[28] = 0;
-	return median(v, (int)passes);
+	runs_all += flows;
+	runs_out += flows - n;
+	return n ? sum / n : 0;
+}
+
+static void shuffle(unsigned *order, unsigned n)
+{
+	for (unsigned i = n - 1; i > 0; i--) {
+		unsigned j = rnd(i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
 }
 
 static int load_pass(struct prog *p)
@@ -238,7 +245,7 @@ static int set_rodata(struct bpf_object *o, const char *name, unsigned long long
 
 /* The XDP program of an object file: the reference, or xdpi's (with the
  * snippet budget K set, its TC program left out). */
-static int load_obj(struct prog *p, const char *path, int snippet_pkts)
+static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_per_pkt)
 {
 	struct bpf_program *pr;
 	struct bpf_map *ev;
@@ -255,6 +262,15 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts)
 		fprintf(stderr, "kcost: %s: no snippet_pkts\n", path);
 		return -1;
 	}
+	ev = bpf_object__find_map_by_name(p->obj, "events");
+	p->ev_per_pkt = ev_per_pkt;
+	/* The consumer is this process, between runs: a wake-up would only
+	 * time the self-IPI, which the live consumer mostly avoids. */
+	if (ev_per_pkt && (!ev || bpf_map__set_max_entries(ev, EV_RING) ||
+			   set_rodata(p->obj, "wakeup_bytes", EV_RING))) {
+		fprintf(stderr, "kcost: %s: cannot size the ring buffer\n", path);
+		return -1;
+	}
 	if (bpf_object__load(p->obj)) {
 		fprintf(stderr, "kcost: cannot load %s\n", path);
 		return -1;
@@ -263,7 +279,6 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts)
 	if (!pr)
 		pr = bpf_object__next_program(p->obj, NULL);
 	p->fd = pr ? bpf_program__fd(pr) : -1;
-	ev = bpf_object__find_map_by_name(p->obj, "events");
 	if (ev) {
 		p->rb = ring_buffer__new(bpf_map__fd(ev), noop_event, NULL, NULL);
 		if (!p->rb)
@@ -285,27 +300,28 @@ static void ratio(const char *what, const struct prog *a, const struct prog *b, 
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kcost [-r REPEAT] [-f FLOWS] [-p PASSES] [-b BUILD] [-x OBJ]...\n");
+	fprintf(stderr, "usage: kcost [-d DIR] [-r REPEAT] [-f FLOWS] [-p PASSES] [-x OBJ]...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned repeat = 1000000, flows = 65536, passes = 3;
-	const char *build = "build", *extra[MAX_EXTRA];
+	unsigned repeat = 1000000, flows = 65536, passes = 5;
+	const char *dir = "build/bench", *extra[MAX_EXTRA];
 	static unsigned char small[64], big[1514];
-	struct prog progs[8 + MAX_EXTRA] = { 0 };
-	enum { PASS, REF, REF_LRU, STAGE1, STAGE2, NOSNIP, FULL, STAGE3, NPROG };
+	struct prog progs[9 + MAX_EXTRA] = { 0 };
+	enum { PASS, REF, REF_LRU, REF_LRU_TS, STAGE1, STAGE2, NOSNIP, FULL, STAGE3, NPROG };
 	int nextra = 0, n, opt;
+	static double v[9 + MAX_EXTRA][NCOL][16];
 	unsigned *order;
 	char path[4096];
 
-	while ((opt = getopt(argc, argv, "r:f:p:b:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:f:p:x:")) != -1) {
 		switch (opt) {
 		case 'r': repeat = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'f': flows = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'p': passes = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'b': build = optarg; break;
+		case 'd': dir = optarg; break;
 		case 'x':
 			if (nextra == MAX_EXTRA)
 				usage();
@@ -321,26 +337,27 @@ int main(int argc, char **argv)
 	if (load_pass(&progs[PASS]))
 		goto fail;
 #define LOAD(i, file, k, lbl) do { \
-		snprintf(path, sizeof(path), "%s/%s", build, file); \
-		if (load_obj(&progs[i], path, k)) \
+		snprintf(path, sizeof(path), "%s/%s", dir, file); \
+		if (load_obj(&progs[i], path, k, i == STAGE3)) \
 			goto fail; \
 		snprintf(progs[i].label, sizeof(progs[i].label), "%s", lbl); \
 	} while (0)
-	LOAD(REF, "bench/ref.bpf.o", -1, "reference: bare parse + per-CPU hash (bench/ref.bpf.c)");
-	LOAD(REF_LRU, "bench/ref-lru.bpf.o", -1, "reference with LRU per-CPU hash (-DREF_LRU)");
-	LOAD(STAGE1, "bench/xdpi-stage1.bpf.o", 0, "xdpi stage 1: timestamp + parse");
-	LOAD(STAGE2, "bench/xdpi-stage2.bpf.o", 0,
+	LOAD(REF, "ref.bpf.o", -1, "reference: bare parse + per-CPU hash (bench/ref.bpf.c)");
+	LOAD(REF_LRU, "ref-lru.bpf.o", -1, "reference with LRU per-CPU hash (-DREF_LRU)");
+	LOAD(REF_LRU_TS, "ref-lru-ts.bpf.o", -1,
+	     "reference with LRU per-CPU hash + bpf_ktime_get_ns() per packet (-DREF_TS)");
+	LOAD(STAGE1, "xdpi-stage1.bpf.o", 0, "xdpi stage 1: timestamp + parse");
+	LOAD(STAGE2, "xdpi-stage2.bpf.o", 0,
 	     "xdpi stage 2: parse + counters + flow update, no events");
 	LOAD(NOSNIP, "xdpi.bpf.o", 0, "xdpi full program, snippets off (K = 0)");
-	LOAD(FULL, "xdpi.bpf.o", 8, "xdpi full program, K = 8 spent (**measured against the reference**)");
-	LOAD(STAGE3, "bench/xdpi-stage3.bpf.o", 8,
+	LOAD(FULL, "xdpi.bpf.o", 8, "**xdpi full program** (snippets on, K = 8 spent)");
+	LOAD(STAGE3, "xdpi-stage3.bpf.o", 8,
 	     "xdpi stage 3: full + a snippet event on every packet (K ignored)");
-	progs[STAGE3].ev_per_pkt = 1;
 	/* Eight packets of each flow spend its snippet budget first. */
 	progs[FULL].warm = 9;
 	n = NPROG;
 	for (int i = 0; i < nextra; i++, n++) {
-		if (load_obj(&progs[n], extra[i], 8))
+		if (load_obj(&progs[n], extra[i], 8, 0))
 			goto fail;
 		progs[n].warm = 9;
 		snprintf(progs[n].label, sizeof(progs[n].label), "%s, K = 8 spent", extra[i]);
@@ -349,30 +366,44 @@ int main(int argc, char **argv)
 		if (!progs[i].warm)
 			progs[i].warm = 1;
 
+	/* Programs take turns round by round, so a busy spell of the machine
+	 * hits all of them alike. */
 	tcp_frame(small, sizeof(small));
 	tcp_frame(big, sizeof(big));
-	for (int i = 0; i < n; i++) {
-		progs[i].ns[HOT_64] = hot(&progs[i], small, sizeof(small), repeat);
-		progs[i].ns[HOT_1514] = hot(&progs[i], big, sizeof(big), repeat);
-	}
+	for (int r = 0; r < ROUNDS; r++)
+		for (int i = 0; i < n; i++) {
+			v[i][HOT_64][r] = hot_run(&progs[i], small, sizeof(small), repeat);
+			v[i][HOT_1514][r] = hot_run(&progs[i], big, sizeof(big), repeat);
+		}
 	order = calloc(flows ? flows : 1, sizeof(*order));
 	if (!order)
 		goto fail;
 	for (unsigned i = 0; i < flows; i++)
 		order[i] = i;
-	for (int i = 0; flows && i < n; i++) {
-		/* Both sizes go to the same flows, which the map has room for. */
-		progs[i].ns[MANY_64] = many(&progs[i], small, sizeof(small), order, flows, passes);
-		progs[i].ns[MANY_1514] = many(&progs[i], big, sizeof(big), order, flows, passes);
+	/* Both sizes go to the same flows, which the map has room for. */
+	for (int i = 0; flows && i < n; i++)
+		for (unsigned w = 0; w < progs[i].warm; w++)
+			flow_pass(&progs[i], small, sizeof(small), NULL, flows);
+	for (unsigned k = 0; flows && k < passes; k++) {
+		shuffle(order, flows);
+		for (int i = 0; i < n; i++) {
+			v[i][MANY_64][k] = flow_pass(&progs[i], small, sizeof(small), order, flows);
+			v[i][MANY_1514][k] = flow_pass(&progs[i], big, sizeof(big), order, flows);
+		}
 	}
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < NCOL; c++)
+			progs[i].ns[c] = median(v[i][c], c < MANY_64 ? ROUNDS : (int)passes);
 
-	printf("One flow: BPF_PROG_TEST_RUN, repeat %u, median of 5 runs, ns/packet\n\n", repeat);
+	printf("One flow: BPF_PROG_TEST_RUN, repeat %u, median of %d runs, ns/packet\n\n", repeat,
+	       ROUNDS);
 	printf("| program | 64 B TCP | 1514 B TCP |\n|---|---:|---:|\n");
 	for (int i = 0; i < n; i++)
 		row(&progs[i], HOT_64);
-	ratio("full / reference", &progs[FULL], &progs[REF], HOT_64);
-	ratio("full / LRU reference", &progs[FULL], &progs[REF_LRU], HOT_64);
+	ratio("xdpi full / reference", &progs[FULL], &progs[REF], HOT_64);
+	ratio("xdpi full / LRU reference", &progs[FULL], &progs[REF_LRU], HOT_64);
 	ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], HOT_64);
+	ratio("xdpi full / LRU + timestamp reference", &progs[FULL], &progs[REF_LRU_TS], HOT_64);
 	for (int i = NPROG; i < n; i++) {
 		char what[200];
 
@@ -381,14 +412,17 @@ int main(int argc, char **argv)
 	}
 	if (flows) {
 		printf("\n%u flows: one BPF_PROG_TEST_RUN of repeat 1 per flow, random order, "
-		       "median of %u passes' means, ns/packet (harness timing included)\n\n",
-		       flows, passes);
+		       "median of %u passes' means, ns/packet (harness timing included; "
+		       "%.2f%% of runs over %u ns, interrupted, left out)\n\n",
+		       flows, passes, runs_all ? 100.0 * runs_out / runs_all : 0.0, SLOW_RUN);
 		printf("| program | 64 B TCP | 1514 B TCP |\n|---|---:|---:|\n");
 		for (int i = 0; i < n; i++)
 			row(&progs[i], MANY_64);
-		ratio("full / reference", &progs[FULL], &progs[REF], MANY_64);
-		ratio("full / LRU reference", &progs[FULL], &progs[REF_LRU], MANY_64);
+		ratio("xdpi full / reference", &progs[FULL], &progs[REF], MANY_64);
+		ratio("xdpi full / LRU reference", &progs[FULL], &progs[REF_LRU], MANY_64);
 		ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], MANY_64);
+		ratio("xdpi full / LRU + timestamp reference", &progs[FULL], &progs[REF_LRU_TS],
+		      MANY_64);
 		for (int i = NPROG; i < n; i++) {
 			char what[200];
 

@@ -3,7 +3,8 @@
  * Parse Ethernet/VLAN/IPv4/IPv6/TCP/UDP and bump a per-CPU hash entry keyed
  * by the 5-tuple. No sanity checks, no events, no LRU. xdpi's full program
  * is measured against it. Built with -DREF_LRU, the map is the LRU per-CPU
- * hash xdpi's flow map has to be, to tell what the map type alone costs. */
+ * hash xdpi's flow map has to be; with -DREF_TS as well, each packet also
+ * takes a timestamp, as xdpi must: together, what the spec costs at least. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -19,6 +20,9 @@ struct ref_key {
 struct ref_val {
 	__u64 pkts;
 	__u64 bytes;
+#ifdef REF_TS
+	__u64 last_ns;
+#endif
 };
 
 struct {
@@ -83,8 +87,14 @@ int ref_parse_count(struct xdp_md *ctx)
 	if (v) {
 		v->pkts++;
 		v->bytes += len;
+#ifdef REF_TS
+		v->last_ns = bpf_ktime_get_ns();
+#endif
 	} else {
 		nv.bytes = len;
+#ifdef REF_TS
+		nv.last_ns = bpf_ktime_get_ns();
+#endif
 		bpf_map_update_elem(&ref_flows, &k, &nv, BPF_ANY);
 	}
 	return XDP_PASS;

@@ -2,19 +2,42 @@
 # Benchmarks of xdpi; prints Markdown tables (copy them into docs/benchmarks.md
 # together with this command). Needs root for the kernel parts.
 #   bash bench/run.sh            offline + kernel cost
+#   bash bench/run.sh kernel     kernel cost only
 #   PACKETS=2000000 bash bench/run.sh   larger synthetic capture
+#   REPEAT=N FLOWS=N             kernel cost: test-run repeat, flows of the many-flow table
 set -eu
 cd "$(dirname "$0")/.."
 B=build/bench
 PACKETS=${PACKETS:-200000}
 mkdir -p "$B"
 
+# Kernel-cost objects, here only (never in the normal build): the reference
+# flow counter and its LRU and LRU + timestamp variants, xdpi's program as
+# the normal build makes it, and the same stopped after each stage.
+BPF_CC="clang -O2 -g -target bpf -Wall -Werror -Iinclude -I/usr/include/$(uname -m)-linux-gnu"
+$BPF_CC -c bench/ref.bpf.c -o "$B/ref.bpf.o"
+$BPF_CC -DREF_LRU -c bench/ref.bpf.c -o "$B/ref-lru.bpf.o"
+$BPF_CC -DREF_LRU -DREF_TS -c bench/ref.bpf.c -o "$B/ref-lru-ts.bpf.o"
+$BPF_CC -c bpf/xdpi.bpf.c -o "$B/xdpi.bpf.o"
+for stage in 1 2 3; do
+	$BPF_CC -DXDPI_BENCH_STAGE=$stage -c bpf/xdpi.bpf.c -o "$B/xdpi-stage$stage.bpf.o"
+done
+cc -O2 -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libbpf) -o "$B/kcost" \
+	bench/kcost.c $(pkg-config --libs libbpf) -lelf -lz
+
+kernel_cost() {
+	echo "### Kernel program cost"
+	echo
+	"$B/kcost" -d "$B" -r "${REPEAT:-1000000}" -f "${FLOWS:-65536}"
+}
+if [ "${1:-}" = kernel ]; then
+	kernel_cost
+	exit 0
+fi
+
 [ -x "$B/mkpcap" ] || gcc -O2 -o "$B/mkpcap" ../shared/tools/mkpcap.c -lm
 MIX="$B/mix-$PACKETS.pcap"
 [ -f "$MIX" ] || "$B/mkpcap" -o "$MIX" -n "$PACKETS" >/dev/null
-clang -O2 -g -target bpf -Wall -Werror -c bench/ref.bpf.c -o "$B/ref.bpf.o"
-cc -O2 -Wall -Wextra -Werror -Iinclude -Ibuild $(pkg-config --cflags libbpf) -o "$B/kcost" \
-	bench/kcost.c $(pkg-config --libs libbpf) -lelf -lz
 
 # best of N wall-clock runs, in seconds
 best() {
@@ -43,6 +66,4 @@ for f in "$MIX" ../shared/pcap/bench/zeek-echo-connections.pcap ../shared/pcap/b
 	echo "| $(basename "$f") | $n | $(pps "$t_dump") | $(pps "$t_user") | $(pps "$t_kern") |"
 done
 echo
-echo "### Kernel program cost"
-echo
-"$B/kcost" "${REPEAT:-1000000}" "$B/ref.bpf.o"
+kernel_cost

@@ -6,26 +6,38 @@
 #include <bpf/bpf_helpers.h>
 #include "xdpi/abi.h"
 
-/* Per-CPU scratch slot: a value read back from a map is unknown to the
- * verifier, which is what XDPI_OPAQUE_OFF needs (see parse.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} scratch SEC(".maps");
-
-static __always_inline long opaque_off(long off)
+/* pos - base, computed by the verifier itself: to it the difference of two
+ * packet pointers is an unknown scalar (for a loader with CAP_PERFMON, as
+ * root is), which is what XDPI_OPAQUE_DIFF needs (see parse.h). In asm, so
+ * the compiler cannot fold it into a constant on paths where it knows one. */
+static __always_inline long opaque_diff(void *pos, void *base)
 {
-	__u32 zero = 0;
-	volatile __u64 *slot = bpf_map_lookup_elem(&scratch, &zero);
+	long off;
 
-	if (!slot)
-		return -1;
-	*slot = off;
-	return *slot;
+	asm volatile("%[off] = %[pos]\n\t%[off] -= %[base]"
+		     : [off] "=&r"(off)
+		     : [pos] "r"(pos), [base] "r"(base));
+	return off;
 }
-#define XDPI_OPAQUE_OFF(off) opaque_off(off)
+#define XDPI_OPAQUE_DIFF(pos, base) opaque_diff(pos, base)
+
+/* Bytes of the packet past the linear data (see XDPI_CUT_T in parse.h): the
+ * ones known up front, plus, for XDP, those in fragments. Asking for the
+ * fragments is a helper call, made only when the parser needs the number. */
+struct xdpi_cut {
+	struct xdp_md *xdp; /* NULL: nothing to ask */
+	__u32 known;
+	__u32 linear;       /* bytes of linear data */
+};
+
+static __always_inline __u32 xdpi_cut_len(struct xdpi_cut c)
+{
+	if (!c.xdp)
+		return c.known;
+	return c.known + (bpf_xdp_get_buff_len(c.xdp) - c.linear);
+}
+#define XDPI_CUT_T    struct xdpi_cut
+#define XDPI_CUT(cut) xdpi_cut_len(cut)
 
 #include "xdpi/parse.h"
 #include "xdpi/flow.h"
@@ -61,34 +73,39 @@ struct {
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
 
-/* enum xdpi_counter slots; summed over CPUs by user space. */
+/* enum xdpi_counter slots, all in entry 0; summed over CPUs by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPI_C__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct xdpi_counters);
 } counters SEC(".maps");
+
+/* The parse result, in a map value rather than on the stack: the verifier
+ * does not track what a map value holds, so the many ways out of the
+ * parser meet in a few states and the accounting after it is checked a few
+ * times, not once per way (the stack version needed a separately verified
+ * function for that, and still walked ~41k instructions against ~24k). One
+ * slot per program; programs do not nest on a CPU, as the per-CPU flow
+ * values already assume. */
+enum { PKT_SLOT_XDP, PKT_SLOT_TC };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct xdpi_pkt);
+} pkt_slot SEC(".maps");
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
-
-/* A global (separately verified) function: inlined, each unknown bit would
- * double the paths the verifier walks. */
-__attribute__((noinline)) int count_anomalies(__u32 bits)
+/* Branch-free, so the verifier walks it once whatever the bits. */
+static __always_inline void count_anomalies(struct xdpi_counters *cnt, __u32 bits)
 {
 	__u32 i;
 
+XDPI_UNROLL
 	for (i = 0; i <= XDPI_ANOMALY_LAST - XDPI_ANOMALY_FIRST; i++)
-		if (bits & (1u << i))
-			count(XDPI_ANOMALY_FIRST + i);
-	return 0;
+		cnt->c[XDPI_ANOMALY_FIRST + i] += (bits >> i) & 1;
 }
 
 /* No wake-up per event: wake-ups cost microseconds here. The consumer polls
@@ -99,13 +116,14 @@ static __always_inline __u64 rb_flags(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void emit_event(__u32 type, const struct xdpi_flow_key *key,
+static __always_inline void emit_event(struct xdpi_counters *cnt, __u32 type,
+				       const struct xdpi_flow_key *key,
 				       const struct xdpi_pkt *p, __u8 dir, __u64 ts)
 {
 	struct xdpi_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(XDPI_C_EV_LOST);
+		cnt->c[XDPI_C_EV_LOST]++;
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -117,10 +135,10 @@ static __always_inline void emit_event(__u32 type, const struct xdpi_flow_key *k
 	e->dir = dir;
 	e->tcp_flags = p->tcp_flags;
 	bpf_ringbuf_submit(e, rb_flags());
-	count(type == XDPI_EV_FLOW_START ? XDPI_C_EV_START : XDPI_C_EV_END);
+	cnt->c[type == XDPI_EV_FLOW_START ? XDPI_C_EV_START : XDPI_C_EV_END]++;
 }
 
-static __always_inline void emit_snippet(void *ctx, int is_xdp,
+static __always_inline void emit_snippet(struct xdpi_counters *cnt, void *ctx, int is_xdp,
 					 const struct xdpi_flow_key *key,
 					 const struct xdpi_pkt *p, __u8 dir,
 					 __u8 index, __u64 ts)
@@ -137,7 +155,7 @@ static __always_inline void emit_snippet(void *ctx, int is_xdp,
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count(XDPI_C_EV_LOST);
+		cnt->c[XDPI_C_EV_LOST]++;
 		return;
 	}
 	if (is_xdp)
@@ -159,32 +177,34 @@ static __always_inline void emit_snippet(void *ctx, int is_xdp,
 	e->hdr.tcp_flags = p->tcp_flags;
 	e->hdr.pkt_index = index;
 	bpf_ringbuf_submit(e, rb_flags());
-	count(XDPI_C_EV_SNIPPET);
+	cnt->c[XDPI_C_EV_SNIPPET]++;
 }
 
-/* Flow accounting and events for one parsed packet. Reached through the
- * global functions below, so the verifier checks it once instead of once
- * per way out of the parser. */
+/* Flow accounting and events for one parsed packet (in its pkt_slot). */
 static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 				   __u64 ts, int rc)
 {
-	struct xdpi_flow_key key;
+	/* Aligned, so the key is built and hashed in 8-byte words. */
+	struct xdpi_flow_key key __attribute__((aligned(8)));
 	struct xdpi_flow_val *v;
+	struct xdpi_counters *cnt;
+	__u32 zero = 0;
 	__u8 dir, fresh;
 
-	if (!p)
+	cnt = bpf_map_lookup_elem(&counters, &zero);
+	if (!cnt)
 		return 0;
-	count(XDPI_C_PACKETS);
+	cnt->c[XDPI_C_PACKETS]++;
 	if (p->anomalies)
-		count_anomalies(p->anomalies);
+		count_anomalies(cnt, p->anomalies);
 	if (rc == XDPI_P_NON_IP) {
-		count(XDPI_C_NON_IP);
+		cnt->c[XDPI_C_NON_IP]++;
 		return 0;
 	}
 	if (rc != XDPI_P_FLOW)
 		return 0;
 	if (p->frag)
-		count(XDPI_C_IP_FRAGMENTS);
+		cnt->c[XDPI_C_IP_FRAGMENTS]++;
 
 	dir = xdpi_flow_key_from_pkt(p, &key);
 	v = bpf_map_lookup_elem(&flows, &key);
@@ -194,38 +214,26 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 		xdpi_flow_val_init(&nv, p, dir, ts);
 		if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) &&
 		    bpf_map_update_elem(&flows, &key, &nv, BPF_ANY)) {
-			count(XDPI_C_FLOW_UPDATE_FAIL);
+			cnt->c[XDPI_C_FLOW_UPDATE_FAIL]++;
 			return 0;
 		}
-		count(XDPI_C_FLOWS_CREATED);
-		emit_event(XDPI_EV_FLOW_START, &key, p, dir, ts);
+		cnt->c[XDPI_C_FLOWS_CREATED]++;
+		emit_event(cnt, XDPI_EV_FLOW_START, &key, p, dir, ts);
 		v = bpf_map_lookup_elem(&flows, &key);
 		if (!v)
 			return 0;
 	}
-	count(XDPI_C_FLOW_PACKETS);
+	cnt->c[XDPI_C_FLOW_PACKETS]++;
 	fresh = xdpi_flow_val_update(v, p, dir, ts);
 	if (XDPI_BENCH_STAGE == 2)
 		return 0;
 	if (fresh)
-		emit_event(XDPI_EV_FLOW_END, &key, p, dir, ts);
+		emit_event(cnt, XDPI_EV_FLOW_END, &key, p, dir, ts);
 	if (XDPI_BENCH_STAGE == 3 && p->payload_len)
-		emit_snippet(ctx, is_xdp, &key, p, dir, 0, ts);
+		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, 0, ts);
 	else if (snippet_pkts && xdpi_flow_take_snippet(v, p, dir, snippet_pkts))
-		emit_snippet(ctx, is_xdp, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
+		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
 	return 0;
-}
-
-__attribute__((noinline)) int account_xdp(struct xdp_md *ctx, struct xdpi_pkt *p,
-					  __u64 ts, int rc)
-{
-	return account(ctx, 1, p, ts, rc);
-}
-
-__attribute__((noinline)) int account_tc(struct __sk_buff *skb, struct xdpi_pkt *p,
-					 __u64 ts, int rc)
-{
-	return account(skb, 0, p, ts, rc);
 }
 
 SEC("xdp.frags")
@@ -233,38 +241,44 @@ int xdpi_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xdpi_pkt p;
-	__u32 cut = 0;
+	struct xdpi_cut cut = { .xdp = ctx, .linear = (__u32)(data_end - data) };
+	__u32 slot = PKT_SLOT_XDP;
+	struct xdpi_pkt *p;
 	__u64 ts;
 	int rc;
+
+	p = bpf_map_lookup_elem(&pkt_slot, &slot);
+	if (!p)
+		return XDP_PASS;
 
 	if (replay_ts) {
 		struct xdpi_replay_meta *m = (void *)(long)ctx->data_meta;
 
 		if ((void *)(m + 1) <= data && m->magic == XDPI_META_TS_MAGIC) {
 			ts = m->ts_ns;
-			cut = m->cut;
+			cut.known = m->cut;
 		} else {
 			ts = bpf_ktime_get_ns();
 		}
 	} else {
 		ts = bpf_ktime_get_ns();
 	}
-	/* Bytes in fragments are there, just not in the linear area the parser
-	 * reads: they must not look like a short IP packet. */
-	cut += bpf_xdp_get_buff_len(ctx) - (__u32)(data_end - data);
 #ifdef XDPI_TEST_VERIFIER_REJECT
 	ts += *(volatile __u8 *)(data + 64); /* unchecked read: must be rejected */
 #endif
-	rc = xdpi_parse(data, data_end, cut, &p);
-	if (!replay_ts)
-		xdpi_extend_payload(&p, bpf_xdp_get_buff_len(ctx));
+	/* Bytes in fragments are there, just not in the linear area the parser
+	 * reads: they must not look like a short IP packet (cut), and count in
+	 * the payload. The test is xdpi_extend_payload's own, made here to
+	 * spare the helper call. */
+	rc = xdpi_parse(data, data_end, cut, p);
+	if (!replay_ts && p->payload_off && p->l3_cut)
+		xdpi_extend_payload(p, bpf_xdp_get_buff_len(ctx));
 	if (XDPI_BENCH_STAGE == 1) {
 		/* Keep the parse: its result must look used. */
-		asm volatile("" : : "r"(&p), "r"(rc), "r"(ts) : "memory");
+		asm volatile("" : : "r"(p), "r"(rc), "r"(ts) : "memory");
 		return XDP_PASS;
 	}
-	account_xdp(ctx, &p, ts, rc);
+	account(ctx, 1, p, ts, rc);
 	return XDP_PASS;
 }
 
@@ -272,15 +286,18 @@ SEC("tc")
 int xdpi_tc(struct __sk_buff *skb)
 {
 	/* Headers may sit in paged data: make the first bytes linear. */
-	__u32 want = skb->len < 256 ? skb->len : 256;
-	struct xdpi_pkt p;
+	__u32 want = skb->len < 256 ? skb->len : 256, slot = PKT_SLOT_TC;
+	struct xdpi_pkt *p = bpf_map_lookup_elem(&pkt_slot, &slot);
+	struct xdpi_cut cut = { .xdp = NULL };
 	int rc;
 
+	if (!p)
+		return TC_ACT_OK;
 	if ((long)skb->data_end - (long)skb->data < (long)want)
 		bpf_skb_pull_data(skb, want);
-	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
-			skb->len - (__u32)(skb->data_end - skb->data), &p);
-	xdpi_extend_payload(&p, skb->len);
-	account_tc(skb, &p, bpf_ktime_get_ns(), rc);
+	cut.known = skb->len - (__u32)(skb->data_end - skb->data);
+	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end, cut, p);
+	xdpi_extend_payload(p, skb->len);
+	account(skb, 0, p, bpf_ktime_get_ns(), rc);
 	return TC_ACT_OK;
 }

@@ -43,23 +43,25 @@ const char *counter_name(enum xdpi_counter c)
 int counters_read_kernel(int map_fd, uint64_t *out)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *vals;
+	struct xdpi_counters *vals;
+	uint32_t zero = 0;
 
 	if (ncpus <= 0)
 		return -EINVAL;
+	/* One struct per possible CPU (its size is a multiple of 8). */
 	vals = calloc((size_t)ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &zero, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
 	for (uint32_t i = 0; i < XDPI_C__MAX; i++) {
 		out[i] = 0;
-		if (bpf_map_lookup_elem(map_fd, &i, vals)) {
-			int err = -errno;
-
-			free(vals);
-			return err;
-		}
 		for (int c = 0; c < ncpus; c++)
-			out[i] += vals[c];
+			out[i] += vals[c].c[i];
 	}
 	free(vals);
 	return 0;

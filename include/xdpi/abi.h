@@ -84,8 +84,8 @@ struct xdpi_replay_meta {
 	__u32 cut;   /* bytes the capture's snap length removed */
 };
 
-/* Per-CPU counters, one array slot each. Anomalies are counted per reason;
- * a packet may count under several reasons. */
+/* Per-CPU counters, indexes into struct xdpi_counters. Anomalies are
+ * counted per reason; a packet may count under several reasons. */
 enum xdpi_counter {
 	XDPI_C_PACKETS = 0,     /* every packet the program saw */
 	XDPI_C_NON_IP,          /* parsed L2 fine, no IPv4/IPv6 inside */
@@ -115,10 +115,17 @@ enum xdpi_counter {
 #define XDPI_ANOMALY_FIRST XDPI_C_TRUNC_L2
 #define XDPI_ANOMALY_LAST  XDPI_C_IPV6_EXT_LIMIT
 
+/* The value of the per-CPU counters map's one entry (key 0): all counters
+ * in one place, so a packet costs the program one map lookup. */
+struct xdpi_counters {
+	__u64 c[XDPI_C__MAX];
+};
+
 _Static_assert(sizeof(struct xdpi_flow_key) == 40, "flow key ABI");
 _Static_assert(sizeof(struct xdpi_dir_stats) == 24, "dir stats ABI");
 _Static_assert(sizeof(struct xdpi_flow_val) == 72, "flow value ABI");
 _Static_assert(sizeof(struct xdpi_event) == 72, "event header ABI");
 _Static_assert(sizeof(struct xdpi_replay_meta) == 16, "replay meta ABI");
+_Static_assert(sizeof(struct xdpi_counters) == 8 * XDPI_C__MAX, "counters ABI");
 
 #endif

@@ -8,20 +8,15 @@
 #include "parse.h"
 
 /* Total order on (address, port) endpoints; any order works as long as the
- * kernel and user space agree, which they do by sharing this function. */
-static __always_inline int xdpi_endpoint_cmp(const __u8 *a, __u16 ap,
-					     const __u8 *b, __u16 bp)
+ * kernel and user space agree, which they do by sharing this function. The
+ * addresses compare as two native 64-bit words each. */
+static __always_inline int xdpi_endpoint_cmp(const __u64 *a, __u16 ap,
+					     const __u64 *b, __u16 bp)
 {
-	__u64 a0, a1, b0, b1;
-
-	__builtin_memcpy(&a0, a, 8);
-	__builtin_memcpy(&a1, a + 8, 8);
-	__builtin_memcpy(&b0, b, 8);
-	__builtin_memcpy(&b1, b + 8, 8);
-	if (a0 != b0)
-		return a0 < b0 ? -1 : 1;
-	if (a1 != b1)
-		return a1 < b1 ? -1 : 1;
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	if (a[1] != b[1])
+		return a[1] < b[1] ? -1 : 1;
 	if (ap != bp)
 		return ap < bp ? -1 : 1;
 	return 0;
@@ -31,21 +26,21 @@ static __always_inline int xdpi_endpoint_cmp(const __u8 *a, __u16 ap,
 static __always_inline __u8 xdpi_flow_key_from_pkt(const struct xdpi_pkt *p,
 						   struct xdpi_flow_key *k)
 {
-	__u8 dir;
+	const __u64 *lo = p->src64, *hi = p->dst64;
+	__u16 lo_port = p->sport, hi_port = p->dport;
+	__u8 dir = XDPI_DIR_LO_HI;
 
-	if (xdpi_endpoint_cmp(p->src, p->sport, p->dst, p->dport) <= 0) {
-		__builtin_memcpy(k->lo_addr, p->src, 16);
-		__builtin_memcpy(k->hi_addr, p->dst, 16);
-		k->lo_port = p->sport;
-		k->hi_port = p->dport;
-		dir = XDPI_DIR_LO_HI;
-	} else {
-		__builtin_memcpy(k->lo_addr, p->dst, 16);
-		__builtin_memcpy(k->hi_addr, p->src, 16);
-		k->lo_port = p->dport;
-		k->hi_port = p->sport;
+	if (xdpi_endpoint_cmp(lo, lo_port, hi, hi_port) > 0) {
+		lo = p->dst64;
+		hi = p->src64;
+		lo_port = p->dport;
+		hi_port = p->sport;
 		dir = XDPI_DIR_HI_LO;
 	}
+	__builtin_memcpy(k->lo_addr, lo, 16);
+	__builtin_memcpy(k->hi_addr, hi, 16);
+	k->lo_port = lo_port;
+	k->hi_port = hi_port;
 	k->vlan = p->vlan;
 	k->proto = p->proto;
 	k->family = p->family;

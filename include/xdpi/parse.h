@@ -92,8 +92,18 @@ enum xdpi_frag {
 #define XDPI_ANOM(c) (1u << ((c) - XDPI_ANOMALY_FIRST))
 
 struct xdpi_pkt {
-	__u8  src[16];
-	__u8  dst[16];
+	/* Addresses as in struct xdpi_flow_key, also as words: the BPF target
+	 * copies and compares byte arrays one byte at a time. */
+	union {
+		__u8  src[16];
+		__u32 src32[4];
+		__u64 src64[2];
+	};
+	union {
+		__u8  dst[16];
+		__u32 dst32[4];
+		__u64 dst64[2];
+	};
 	__u16 sport;        /* host order, 0 when the protocol has no ports */
 	__u16 dport;
 	__u16 vlan;         /* outer VLAN id or XDPI_VLAN_NONE */
@@ -192,14 +202,25 @@ struct xdpi_udp_hdr {
 	__sum16 check;
 } XDPI_HDR;
 
-/* Makes a header offset opaque to the BPF verifier. Every path through the
- * L2/L3 parsers ends at a different constant offset; without this, the
- * verifier walks each combination of VLAN tags, MPLS labels and extension
- * headers separately and gives up. The BPF object defines it; in user space
- * it is the identity. The caller bounds what it returns. */
-#ifndef XDPI_OPAQUE_OFF
-#define XDPI_OPAQUE_OFF(off) ((long)(off))
+/* The offset of pos from base, made opaque to the BPF verifier. Every path
+ * through the L2/L3 parsers ends at a different constant offset; without
+ * this, the verifier walks each combination of VLAN tags, MPLS labels and
+ * extension headers separately and gives up. The BPF object defines it; in
+ * user space it is the plain difference. The caller bounds what it returns. */
+#ifndef XDPI_OPAQUE_DIFF
+#define XDPI_OPAQUE_DIFF(pos, base) ((long)((char *)(pos) - (char *)(base)))
 #endif
+
+/* Bytes of the packet past the end of the frame data: what a capture's snap
+ * length cut off, or in the kernel what sits in XDP fragments or paged skb
+ * data. A plain number in user space. The XDP program defines a type and a
+ * macro that work it out only when asked (a helper call), which the parser
+ * does only for a packet whose IP length runs past the data it has. */
+#ifndef XDPI_CUT_T
+#define XDPI_CUT_T    __u32
+#define XDPI_CUT(cut) (cut)
+#endif
+
 /* Bounds for rebased offsets. Each rebase caps how far the cursor may be
  * from its base; the caps keep base + offset + any header length under the
  * verifier's 64 KiB packet offset limit. */
@@ -209,7 +230,7 @@ struct xdpi_udp_hdr {
 
 static __always_inline int xdpi_cursor_rebase(struct hdr_cursor *c, void *base, long max)
 {
-	long off = XDPI_OPAQUE_OFF(c->pos - base);
+	long off = XDPI_OPAQUE_DIFF(c->pos, base);
 
 	if (off < 0 || off > max)
 		return -1;
@@ -222,17 +243,16 @@ static __always_inline int xdpi_has(void *pos, void *end, __u32 len)
 	return pos + len <= end;
 }
 
-static __always_inline void xdpi_addr_copy(__u8 *dst, const void *src, int len)
+/* 16 address bytes from the frame. The kernel allows unaligned packet loads
+ * on the machines this runs on; user-space frames get memcpy. */
+static __always_inline void xdpi_addr6_copy(__u64 *dst, const __u8 *src)
 {
-	if (len == 4) {
-		__u64 zero = 0;
-
-		__builtin_memcpy(dst, src, 4);
-		__builtin_memcpy(dst + 4, &zero, 8);
-		__builtin_memcpy(dst + 12, &zero, 4);
-	} else {
-		__builtin_memcpy(dst, src, 16);
-	}
+#ifdef __bpf__
+	dst[0] = *(const __u64 *)(const void *)src;
+	dst[1] = *(const __u64 *)(const void *)(src + 8);
+#else
+	__builtin_memcpy(dst, src, 16);
+#endif
 }
 
 /* Ethernet, up to XDPI_VLAN_DEPTH tags, MPLS label stack, PPPoE session.
@@ -320,9 +340,9 @@ XDPI_UNROLL
 
 /* Returns 0 on success (addresses and protocol known), -1 when the header is
  * unusable. Sets *l4 to the L4 header and *l4_end to the end of the L3
- * payload that is actually present. cut = bytes a capture's snap length
- * removed from the end of the frame (0 in the kernel). */
-static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut,
+ * payload that is actually present. cut: bytes of the packet past the end of
+ * the frame data (XDPI_CUT_T). */
+static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, XDPI_CUT_T cut,
 				      struct xdpi_pkt *p, void **l4_end)
 {
 	struct xdpi_ipv4_hdr *ip = c->pos;
@@ -346,17 +366,19 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut
 	tot = xdpi_ntohs(ip->tot_len);
 	if (tot == 0) {
 		/* Segmentation offload leaves 0: take the length present. */
-		__u64 all = (__u64)avail + cut;
+		__u32 cut_len = XDPI_CUT(cut);
+		__u64 all = (__u64)avail + cut_len;
 
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		p->ip_len = all > 0xffffffffULL ? 0xffffffffU : (__u32)all;
-		p->l3_cut = cut > 0;
+		p->l3_cut = cut_len > 0;
 		*l4_end = end;
 	} else if (tot < hlen) {
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		return -1;
 	} else {
-		if ((__u64)tot > (__u64)avail + cut)
+		/* tot > avail first: only then is the cut worth working out. */
+		if (tot > avail && (__u64)tot > (__u64)avail + XDPI_CUT(cut))
 			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		p->ip_len = tot;
 		p->l3_cut = tot > avail;
@@ -365,8 +387,9 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, void *end, __u32 cut
 
 	p->family = 4;
 	p->proto = ip->protocol;
-	xdpi_addr_copy(p->src, &ip->saddr, 4);
-	xdpi_addr_copy(p->dst, &ip->daddr, 4);
+	/* The other 12 bytes stay zero from xdpi_parse's memset. */
+	p->src32[0] = ip->saddr;
+	p->dst32[0] = ip->daddr;
 	frag = xdpi_ntohs(ip->frag_off);
 	if (frag & 0x1fff)
 		p->frag = XDPI_FRAG_NONFIRST;
@@ -383,7 +406,7 @@ static __always_inline int xdpi_ipv6_is_ext(__u8 nh)
 	       nh == XDPI_IPPROTO_DSTOPTS || nh == XDPI_IPPROTO_FRAGMENT;
 }
 
-static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut,
+static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, XDPI_CUT_T cut,
 				      struct xdpi_pkt *p, void **l4_end)
 {
 	struct xdpi_ipv6_hdr *ip6 = c->pos;
@@ -403,8 +426,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut
 	tot = xdpi_ntohs(ip6->payload_len) + sizeof(*ip6);
 	p->family = 6;
 	p->ip_len = tot; /* as stated, also for jumbograms (RFC 2675): 40 */
-	xdpi_addr_copy(p->src, ip6->saddr, 16);
-	xdpi_addr_copy(p->dst, ip6->daddr, 16);
+	xdpi_addr6_copy(p->src64, ip6->saddr);
+	xdpi_addr6_copy(p->dst64, ip6->daddr);
 	if (tot == sizeof(*ip6) && avail > sizeof(*ip6)) {
 		/* Length 0 with more data: a jumbogram (hop-by-hop jumbo option)
 		 * or an offloaded segment; the payload is what is there. */
@@ -413,7 +436,7 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *end, __u32 cut
 		*l4_end = end;
 		p->l3_cut = 1;
 	} else {
-		if ((__u64)tot > (__u64)avail + cut)
+		if (tot > avail && (__u64)tot > (__u64)avail + XDPI_CUT(cut))
 			p->anomalies |= XDPI_ANOM(XDPI_C_BAD_IP_LEN);
 		*l4_end = tot < avail ? (void *)ip6 + tot : end;
 		p->l3_cut = tot > avail;
@@ -606,7 +629,7 @@ static __always_inline void xdpi_extend_payload(struct xdpi_pkt *p, __u32 total_
 }
 
 /* Parse one frame that starts with an Ethernet header. */
-static __always_inline int xdpi_parse(void *data, void *data_end, __u32 cut,
+static __always_inline int xdpi_parse(void *data, void *data_end, XDPI_CUT_T cut,
 				      struct xdpi_pkt *p)
 {
 	struct hdr_cursor c = { .pos = data };
