@@ -82,7 +82,7 @@ $(BUILD)/asan/%: tests/unit/%.c $(ASAN_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(BUILD)/xdpi.skel.h
+$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(filter-out src/main.c,$(SRCS)) $(BUILD)/xdpi.skel.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
 

@@ -4,8 +4,13 @@
  * a QUIC hello, the rest sizes a small output buffer and a stream cut. The
  * bytes go to every function, both as the start of a TCP stream and as a
  * bare handshake body. Sanitizers catch memory errors; the invariants below
- * trap on results that cannot be right for any input. */
+ * trap on results that cannot be right for any input. A certificate the
+ * parser accepts must also decode with OpenSSL and print the same. */
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +176,62 @@ static int rfc3339(const char *s)
 	       is_digits(s + 14, 2) && s[16] == ':' && is_digits(s + 17, 2) && s[19] == 'Z';
 }
 
+static void ref_name(const X509_NAME *name, char *dst, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	ENSURE(b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0);
+	n = BIO_read(b, dst, (int)cap - 1);
+	dst[n > 0 ? n : 0] = '\0';
+	BIO_free(b);
+}
+
+static void ref_time(const ASN1_TIME *t, char *dst, size_t cap)
+{
+	struct tm tm;
+
+	ENSURE(ASN1_TIME_to_tm(t, &tm));
+	snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* An attribute type printed as a dotted OID: one outside the parser's
+ * table, which OpenSSL may still know by name. */
+static int has_dotted_type(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((p == s || ((p[-1] == ',' || p[-1] == '+') && (p - s < 2 || p[-2] != '\\'))) &&
+		    *p >= '0' && *p <= '9')
+			return 1;
+	return 0;
+}
+
+/* OpenSSL as the reference for an accepted certificate: the first entry
+ * of the body, decoded whole, gives the same four fields. */
+static void check_cert_ref(const uint8_t *body, const struct tls_cert *c)
+{
+	size_t n = (size_t)body[3] << 16 | (size_t)body[4] << 8 | body[5];
+	const uint8_t *p = body + 6;
+	X509 *x = d2i_X509(NULL, &p, (long)n);
+	char buf[256];
+
+	ENSURE(x && p == body + 6 + n);
+	if (!has_dotted_type(c->subject)) {
+		ref_name(X509_get_subject_name(x), buf, sizeof(buf));
+		ENSURE(!strcmp(buf, c->subject));
+	}
+	if (!has_dotted_type(c->issuer)) {
+		ref_name(X509_get_issuer_name(x), buf, sizeof(buf));
+		ENSURE(!strcmp(buf, c->issuer));
+	}
+	ref_time(X509_get0_notBefore(x), buf, sizeof(buf));
+	ENSURE(!strcmp(buf, c->not_before));
+	ref_time(X509_get0_notAfter(x), buf, sizeof(buf));
+	ENSURE(!strcmp(buf, c->not_after));
+	X509_free(x);
+}
+
 static void parse_cert(const uint8_t *body, size_t len)
 {
 	struct tls_cert c;
@@ -187,6 +248,8 @@ static void parse_cert(const uint8_t *body, size_t len)
 		ENSURE(!c.subject[0] && !c.issuer[0] && !c.not_before[0] && !c.not_after[0]);
 	else
 		ENSURE(rfc3339(c.not_before) && rfc3339(c.not_after));
+	if (!rc)
+		check_cert_ref(body, &c);
 }
 
 static void parse_body(const uint8_t *body, size_t len, uint8_t want, int quic)

@@ -2,8 +2,8 @@
  * JA4 fingerprints, and the first certificate of a Certificate message.
  *
  * Input is untrusted bytes: every function reads only inside the buffer it
- * is given and never allocates (OpenSSL allocates inside the hash and
- * certificate calls). Arrays keep values as sent, GREASE included; the
+ * is given and never allocates: hashing (src/proto/hash.c) and the DER
+ * walk of certificates use caller or stack memory only. Arrays keep values as sent, GREASE included; the
  * fingerprints drop GREASE as their definitions require. */
 #ifndef XDPI_PROTO_TLS_H
 #define XDPI_PROTO_TLS_H
@@ -67,7 +67,7 @@ int tls_parse_client_hello(const uint8_t *body, size_t len, int quic, struct tls
 int tls_parse_server_hello(const uint8_t *body, size_t len, struct tls_hello *out);
 
 /* First certificate of a Certificate handshake body (TLS <= 1.2): subject,
- * issuer (one-line RFC 2253 style via OpenSSL X509_NAME_print_ex with
+ * issuer (one-line RFC 2253 style as OpenSSL's X509_NAME_print_ex prints it with
  * XN_FLAG_RFC2253), validity. 0 ok, -1 if absent or malformed. The rest
  * of the certificate list may be cut off (a body truncated by
  * tls_find_handshake still yields its first certificate). */

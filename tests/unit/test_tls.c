@@ -2,10 +2,16 @@
  * captures (shared/pcap) checked against the values tshark,
  * nDPI, Arkime, Suricata and Zeek report for them, then record splitting,
  * the JA4 rules on built hellos, and malformed input. */
+#include <glob.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "check.h"
+#include "pcap_source.h"
 #include "proto/tls.h"
 
 /* Client->server (_ch) or server->client (_sh) stream starts, TCP payload
@@ -1116,6 +1122,587 @@ static void test_malformed(void)
 	CHECK_EQ(tls_parse_server_hello(h.b, h.n, &o), -1, "one byte after the ServerHello");
 }
 
+/* ---- certificates against OpenSSL ----
+ *
+ * The parser formats names and times itself; OpenSSL's d2i_X509,
+ * X509_NAME_print_ex(XN_FLAG_RFC2253) and ASN1_TIME_to_tm serve here as
+ * the reference, byte for byte, on captured and crafted certificates. */
+
+static int ref_name(const X509_NAME *name, char *dst, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	dst[0] = '\0';
+	if (!b)
+		return -1;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0) {
+		BIO_free(b);
+		return -1;
+	}
+	n = BIO_read(b, dst, (int)cap - 1);
+	dst[n > 0 ? n : 0] = '\0';
+	BIO_free(b);
+	return 0;
+}
+
+static int ref_time(const ASN1_TIME *t, char *dst, size_t cap)
+{
+	struct tm tm;
+	int n;
+
+	dst[0] = '\0';
+	if (!t || !ASN1_TIME_to_tm(t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return -1;
+	n = snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0 || (size_t)n >= cap) {
+		dst[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* What tls_parse_certificate gave before it had its own DER walker. */
+static int ref_certificate(const uint8_t *der, size_t n, struct tls_cert *out)
+{
+	const uint8_t *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)n);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!x)
+		return -1;
+	if (p == der + n &&
+	    !ref_name(X509_get_subject_name(x), out->subject, sizeof(out->subject)) &&
+	    !ref_name(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer)) &&
+	    !ref_time(X509_get0_notBefore(x), out->not_before, sizeof(out->not_before)) &&
+	    !ref_time(X509_get0_notAfter(x), out->not_after, sizeof(out->not_after)))
+		rc = 0;
+	X509_free(x);
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/* One DER certificate as a Certificate body of one entry; 1 if the parser
+ * and the reference agree on the result and on every field. */
+static int same_as_openssl(const uint8_t *der, size_t n, const char *what)
+{
+	static uint8_t body[1 << 17];
+	struct tls_cert mine, ref;
+	int rm, rr;
+
+	if (n + 6 > sizeof(body))
+		return 0;
+	body[0] = (uint8_t)((n + 3) >> 16);
+	body[1] = (uint8_t)((n + 3) >> 8);
+	body[2] = (uint8_t)(n + 3);
+	body[3] = (uint8_t)(n >> 16);
+	body[4] = (uint8_t)(n >> 8);
+	body[5] = (uint8_t)n;
+	memcpy(body + 6, der, n);
+	rm = tls_parse_certificate(body, n + 6, &mine);
+	rr = ref_certificate(der, n, &ref);
+	if (rm == rr && !memcmp(&mine, &ref, sizeof(mine)))
+		return 1;
+	fprintf(stderr, "%s: parser %d, OpenSSL %d\n  subject %s\n     want %s\n  issuer  %s\n     want %s\n"
+		"  validity %s %s\n      want %s %s\n", what, rm, rr, mine.subject, ref.subject, mine.issuer,
+		ref.issuer, mine.not_before, mine.not_after, ref.not_before, ref.not_after);
+	return 0;
+}
+
+/* Every certificate of a Certificate body (as far as it goes); returns how
+ * many, *bad counts those that differ from OpenSSL. */
+static int chain_vs_openssl(const uint8_t *body, size_t n, const char *what, int *bad)
+{
+	size_t off = 3;
+	int count = 0;
+
+	while (n >= 3 && off + 3 <= n) {
+		size_t len = (size_t)body[off] << 16 | (size_t)body[off + 1] << 8 | body[off + 2];
+
+		if (!len || len > n - off - 3)
+			break;
+		*bad += !same_as_openssl(body + off + 3, len, what);
+		count++;
+		off += 3 + len;
+	}
+	return count;
+}
+
+static void test_certificates_vs_openssl(void)
+{
+	static uint8_t body[8192];
+	int n, bad = 0;
+
+	n = stream_body(lots_sh_hex, 11, body, sizeof(body));
+	CHECK_EQ(chain_vs_openssl(body, (size_t)n, "lots chain", &bad), 2, "lots chain certificates");
+	n = stream_body(zeek12_sh_hex, 11, body, sizeof(body));
+	CHECK_EQ(chain_vs_openssl(body, (size_t)n, "zeek chain", &bad), 3, "zeek chain certificates");
+	CHECK_EQ(bad, 0, "captured certificates that differ from OpenSSL");
+}
+
+/* ---- crafted certificates ---- */
+
+struct dbuf {
+	uint8_t b[16384];
+	size_t n;
+};
+
+static void db_put(struct dbuf *d, const void *p, size_t n)
+{
+	if (n && d->n + n <= sizeof(d->b)) {
+		memcpy(d->b + d->n, p, n);
+		d->n += n;
+	}
+}
+
+static void db_tlv(struct dbuf *d, uint8_t tag, const void *p, size_t n)
+{
+	uint8_t h[4] = { tag };
+	size_t k = 1;
+
+	if (n < 0x80) {
+		h[k++] = (uint8_t)n;
+	} else if (n < 0x100) {
+		h[k++] = 0x81;
+		h[k++] = (uint8_t)n;
+	} else {
+		h[k++] = 0x82;
+		h[k++] = (uint8_t)(n >> 8);
+		h[k++] = (uint8_t)n;
+	}
+	db_put(d, h, k);
+	db_put(d, p, n);
+}
+
+/* An AttributeTypeAndValue; rdn 1 starts a new RDN. */
+struct ava {
+	int rdn;
+	const char *oid;             /* hex */
+	uint8_t tag;
+	const char *val;
+	size_t len;
+};
+
+#define AVA(rdn, oid, tag, s) { rdn, oid, tag, s, sizeof(s) - 1 }
+#define OID_CN "550403"
+#define OID_O  "55040a"
+#define OID_OU "55040b"
+#define OID_C  "550406"
+
+static void build_name(const struct ava *a, size_t n, struct dbuf *out)
+{
+	static struct dbuf rdns, set, one;
+	uint8_t oid[64];
+
+	rdns.n = set.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].rdn && i) {
+			db_tlv(&rdns, 0x31, set.b, set.n);
+			set.n = 0;
+		}
+		one.n = 0;
+		db_tlv(&one, 6, oid, unhex(a[i].oid, oid, sizeof(oid)));
+		db_tlv(&one, a[i].tag, a[i].val, a[i].len);
+		db_tlv(&set, 0x30, one.b, one.n);
+	}
+	if (n)
+		db_tlv(&rdns, 0x31, set.b, set.n);
+	out->n = 0;
+	db_tlv(out, 0x30, rdns.b, rdns.n);
+}
+
+/* A certificate around the given Names and times (full TLVs); the key
+ * and signature are fixed bytes, which decoding does not check. */
+static size_t build_cert(const struct dbuf *issuer, const struct dbuf *subject,
+			 const struct dbuf *validity, uint8_t *out, size_t cap)
+{
+	static const uint8_t head[] = { 0xa0, 3, 2, 1, 2, 2, 1, 5 };
+	static const uint8_t alg[] = { 0x30, 10, 6, 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2 };
+	static const uint8_t sig[] = { 3, 3, 0, 1, 2 };
+	static const char spki[] =
+		"3059301306072a8648ce3d020106082a8648ce3d03010703420004e7a964904e9fcca674dde96f6334e9ff"
+		"f3cc6af5d32999d367f9df7a310255832d0529695c6483a477cf902b5168b7c8e2ba5213dbe4c612c9756"
+		"69cef9a8229";
+	static struct dbuf tbs, cert, t;
+	uint8_t key[128];
+
+	t.n = tbs.n = cert.n = 0;
+	db_put(&t, head, sizeof(head));
+	db_put(&t, alg, sizeof(alg));
+	db_put(&t, issuer->b, issuer->n);
+	db_put(&t, validity->b, validity->n);
+	db_put(&t, subject->b, subject->n);
+	db_put(&t, key, unhex(spki, key, sizeof(key)));
+	db_tlv(&tbs, 0x30, t.b, t.n);
+	db_put(&tbs, alg, sizeof(alg));
+	db_put(&tbs, sig, sizeof(sig));
+	db_tlv(&cert, 0x30, tbs.b, tbs.n);
+	if (cert.n > cap)
+		return 0;
+	memcpy(out, cert.b, cert.n);
+	return cert.n;
+}
+
+static void validity_of(uint8_t tag1, const char *t1, uint8_t tag2, const char *t2, struct dbuf *out)
+{
+	static struct dbuf v;
+
+	v.n = 0;
+	db_tlv(&v, tag1, t1, strlen(t1));
+	db_tlv(&v, tag2, t2, strlen(t2));
+	out->n = 0;
+	db_tlv(out, 0x30, v.b, v.n);
+}
+
+/* Subject and issuer both the crafted Name; the parser's result checked
+ * against OpenSSL, and against want (NULL: rejected) when given. */
+static void name_case(const char *what, const struct ava *a, size_t n, const char *want)
+{
+	static struct dbuf name, val;
+	static uint8_t der[16384], body[16400];
+	struct tls_cert c;
+	size_t len;
+	int rc;
+
+	build_name(a, n, &name);
+	validity_of(23, "200101000000Z", 24, "20301231235959Z", &val);
+	len = build_cert(&name, &name, &val, der, sizeof(der));
+	CHECK(len > 0 && same_as_openssl(der, len, what), "%s: as OpenSSL", what);
+	body[0] = 0;
+	body[1] = (uint8_t)((len + 3) >> 8);
+	body[2] = (uint8_t)(len + 3);
+	body[3] = 0;
+	body[4] = (uint8_t)(len >> 8);
+	body[5] = (uint8_t)len;
+	memcpy(body + 6, der, len);
+	rc = tls_parse_certificate(body, len + 6, &c);
+	if (want)
+		CHECK(rc == 0 && !strcmp(c.subject, want) && !strcmp(c.issuer, want), "%s: %s", what, c.subject);
+	else
+		CHECK(rc == -1, "%s: refused (%d)", what, rc);
+}
+
+#define NAME_CASE(what, want, ...)                                              \
+	do {                                                                   \
+		static const struct ava a_[] = { __VA_ARGS__ };                \
+		name_case(what, a_, sizeof(a_) / sizeof(a_[0]), want);         \
+	} while (0)
+
+static void test_crafted_names(void)
+{
+	static struct ava many[40];
+	static char long_name[1024];
+
+	/* order, multi-valued RDNs (OpenSSL reverses their members too) */
+	NAME_CASE("order", "CN=host,OU=unit,O=org,C=US", AVA(1, OID_C, 19, "US"), AVA(1, OID_O, 12, "org"),
+		  AVA(1, OID_OU, 12, "unit"), AVA(1, OID_CN, 12, "host"));
+	NAME_CASE("multi-valued", "CN=x,O=b+OU=a+C=US", AVA(1, OID_C, 19, "US"), AVA(0, OID_OU, 12, "a"),
+		  AVA(0, OID_O, 12, "b"), AVA(1, OID_CN, 12, "x"));
+	NAME_CASE("empty name", "", );
+	NAME_CASE("empty string", "CN=", AVA(1, OID_CN, 12, ""));
+
+	/* RFC 2253 escaping */
+	NAME_CASE("specials", "CN=a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h=i", AVA(1, OID_CN, 12, "a,b+c\"d\\e<f>g;h=i"));
+	NAME_CASE("leading and trailing", "CN=\\ a b\\ ", AVA(1, OID_CN, 12, " a b "));
+	NAME_CASE("leading hash", "CN=\\#1#", AVA(1, OID_CN, 12, "#1#"));
+	NAME_CASE("lone hash", "CN=#", AVA(1, OID_CN, 12, "#"));
+	NAME_CASE("lone space", "CN=\\ ", AVA(1, OID_CN, 12, " "));
+	NAME_CASE("controls", "CN=\\00\\01\\1F\\7F", AVA(1, OID_CN, 12, "\0\1\x1f\x7f"));
+
+	/* string types: non-ASCII prints as escaped UTF-8 bytes */
+	NAME_CASE("UTF8String", "CN=caf\\C3\\A9 \\E2\\82\\AC", AVA(1, OID_CN, 12, "caf\xc3\xa9 \xe2\x82\xac"));
+	NAME_CASE("BMPString", "CN=\\C3\\A9\\E2\\82\\ACa", AVA(1, OID_CN, 30, "\0\xe9\x20\xac\0a"));
+	NAME_CASE("UniversalString", "CN=\\F0\\9F\\98\\80!", AVA(1, OID_CN, 28, "\0\1\xf6\0\0\0\0!"));
+	NAME_CASE("T61String latin-1", "O=\\C3\\A9t\\C3\\A9", AVA(1, OID_O, 20, "\xe9t\xe9"));
+	NAME_CASE("PrintableString", "C=DE", AVA(1, OID_C, 19, "DE"));
+	NAME_CASE("IA5String", "emailAddress=a@b.c", AVA(1, "2a864886f70d010901", 22, "a@b.c"));
+	NAME_CASE("NumericString", "serialNumber=0123 4", AVA(1, "550405", 18, "0123 4"));
+
+	/* attribute names, unknown OIDs, values dumped as DER */
+	NAME_CASE("short names", "UID=u,DC=com,jurisdictionC=US,organizationIdentifier=VATDE-1,GN=g,SN=s",
+		  AVA(1, "550404", 12, "s"), AVA(1, "55042a", 12, "g"), AVA(1, "550461", 12, "VATDE-1"),
+		  AVA(1, "2b0601040182373c020103", 19, "US"), AVA(1, "0992268993f22c640119", 22, "com"),
+		  AVA(1, "0992268993f22c640101", 12, "u"));
+	NAME_CASE("unknown OID", "1.2.3.4=#0C03616263", AVA(1, "2a0304", 12, "abc"));
+	NAME_CASE("first arc 2", "2.999.1=#130178", AVA(1, "883701", 19, "x"));
+	NAME_CASE("huge arc", "1.2.9444732965739290427392=#0C0178", AVA(1, "2a8880808080808080808000", 12, "x"));
+	NAME_CASE("BIT STRING value", "CN=#030206C0", AVA(1, OID_CN, 3, "\6\xff"));
+	NAME_CASE("empty BIT STRING", "CN=#030100", AVA(1, OID_CN, 3, "\7"));
+	NAME_CASE("SEQUENCE value", "CN=#30030C0161", AVA(1, OID_CN, 0x30, "\x0c\1a"));
+	NAME_CASE("unknown tag value", "CN=#0701FF", AVA(1, OID_CN, 7, "\xff"));
+
+	/* what OpenSSL refuses while decoding */
+	NAME_CASE("bad UTF-8", NULL, AVA(1, OID_CN, 12, "\xc3"));
+	NAME_CASE("overlong UTF-8", NULL, AVA(1, OID_CN, 12, "\xc0\xaf"));
+	NAME_CASE("UTF-8 surrogate", NULL, AVA(1, OID_CN, 12, "\xed\xa0\x80"));
+	NAME_CASE("odd BMPString", NULL, AVA(1, OID_CN, 30, "\0a\0"));
+	NAME_CASE("BMPString surrogate", NULL, AVA(1, OID_CN, 30, "\xd8\0"));
+	NAME_CASE("UniversalString past U+10FFFF", NULL, AVA(1, OID_CN, 28, "\0\x11\0\0"));
+	NAME_CASE("VisibleString", NULL, AVA(1, OID_CN, 26, "v"));
+	NAME_CASE("OCTET STRING", NULL, AVA(1, OID_CN, 4, "v"));
+	NAME_CASE("bad BIT STRING", NULL, AVA(1, OID_CN, 3, "\x08\0"));
+	NAME_CASE("bad OID", NULL, AVA(1, "2a8003", 12, "x"));
+
+	/* a long name is cut at 255 bytes, as the 256-byte field holds */
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
+		many[i] = (struct ava)AVA(1, OID_OU, 12, "unit-name");
+		snprintf(long_name + strlen(long_name), sizeof(long_name) - strlen(long_name), "%sOU=unit-name",
+			 i ? "," : "");
+	}
+	long_name[255] = '\0';
+	name_case("long name", many, sizeof(many) / sizeof(many[0]), long_name);
+}
+
+/* Names given as raw DER, for encodings the builder does not make.
+ * same 1: as OpenSSL; 0: BER that OpenSSL takes and the parser refuses. */
+static void raw_name_case(const char *what, const char *hex, int same)
+{
+	static struct dbuf name, val;
+	static uint8_t der[4096], body[4200];
+	struct tls_cert c;
+	size_t len;
+
+	name.n = unhex(hex, name.b, sizeof(name.b));
+	validity_of(23, "200101000000Z", 24, "20301231235959Z", &val);
+	len = build_cert(&name, &name, &val, der, sizeof(der));
+	if (same) {
+		CHECK(len > 0 && same_as_openssl(der, len, what), "%s: as OpenSSL", what);
+		return;
+	}
+	body[0] = 0;
+	body[1] = (uint8_t)((len + 3) >> 8);
+	body[2] = (uint8_t)(len + 3);
+	body[3] = 0;
+	body[4] = (uint8_t)(len >> 8);
+	body[5] = (uint8_t)len;
+	memcpy(body + 6, der, len);
+	CHECK(tls_parse_certificate(body, len + 6, &c) == -1, "%s: refused", what);
+}
+
+static void test_raw_names(void)
+{
+	raw_name_case("long-form length", "300d310b300906035504030c810161", 1);
+	raw_name_case("long-form length, leading zero", "300e310c300a06035504030c82000161", 1);
+	raw_name_case("long-form empty value at the end", "300c310a300806035504030c8100", 1);
+	raw_name_case("empty RDN", "300f3100310b300906035504030c026869", 1);
+	raw_name_case("EOC as value", "300b3109300706035504030000", 1);
+	raw_name_case("high tag value", "300d310b300906035504031f1f0161", 1);
+	raw_name_case("primitive SEQUENCE value", "300c310a300806035504031001ff", 1);
+	raw_name_case("context-class value", "300c310a30080603550403800161", 1);
+	raw_name_case("entry with a third field", "300f310d300b06035504030c01610c0162", 1);
+	raw_name_case("indefinite-length Name", "3080310a300806035504030c01610000", 0);
+	raw_name_case("constructed UTF8String", "300f310d300b06035504032c0404026162", 0);
+}
+
+/* notBefore as crafted, against ASN1_TIME_to_tm; want NULL: refused. */
+static void time_case(uint8_t tag, const char *t, const char *want)
+{
+	static const struct ava cn[] = { AVA(1, OID_CN, 12, "t") };
+	static struct dbuf name, val;
+	static uint8_t der[4096], body[4200];
+	struct tls_cert c;
+	size_t len;
+	int rc;
+
+	build_name(cn, 1, &name);
+	validity_of(tag, t, 24, "20301231235959Z", &val);
+	len = build_cert(&name, &name, &val, der, sizeof(der));
+	CHECK(len > 0 && same_as_openssl(der, len, t), "time %s: as OpenSSL", t);
+	body[0] = 0;
+	body[1] = (uint8_t)((len + 3) >> 8);
+	body[2] = (uint8_t)(len + 3);
+	body[3] = 0;
+	body[4] = (uint8_t)(len >> 8);
+	body[5] = (uint8_t)len;
+	memcpy(body + 6, der, len);
+	rc = tls_parse_certificate(body, len + 6, &c);
+	if (want)
+		CHECK(rc == 0 && !strcmp(c.not_before, want), "time %s: %s", t, c.not_before);
+	else
+		CHECK(rc == -1, "time %s refused (%d)", t, rc);
+}
+
+static void test_crafted_times(void)
+{
+	time_case(23, "191217011728Z", "2019-12-17T01:17:28Z");
+	time_case(23, "491231235959Z", "2049-12-31T23:59:59Z");
+	time_case(23, "500101000000Z", "1950-01-01T00:00:00Z");
+	time_case(23, "2001020304Z", "2020-01-02T03:04:00Z");          /* no seconds */
+	time_case(23, "991231230000-0130", "2000-01-01T00:30:00Z");    /* offsets applied */
+	time_case(23, "000101003000+0100", "1999-12-31T23:30:00Z");
+	time_case(23, "200101000000+0000", "2020-01-01T00:00:00Z");
+	time_case(24, "20000229120000Z", "2000-02-29T12:00:00Z");
+	time_case(24, "99991231235959Z", "9999-12-31T23:59:59Z");
+	time_case(24, "00000101000000Z", "0000-01-01T00:00:00Z");
+	time_case(24, "20200101000000.123Z", "2020-01-01T00:00:00Z");
+	time_case(24, "202001010000Z", "2020-01-01T00:00:00Z");
+	time_case(24, "20200101000000-1259", "2020-01-01T12:59:00Z");
+	time_case(24, "19000101010000+0200", NULL);                    /* moved before 1900 */
+	time_case(24, "99991231230000-0200", NULL);                    /* past 9999 */
+	time_case(23, "190229000000Z", NULL);
+	time_case(24, "21000229000000Z", NULL);
+	time_case(23, "191317011728Z", NULL);
+	time_case(23, "191217241728Z", NULL);
+	time_case(23, "191217011760Z", NULL);
+	time_case(23, "191217011728", NULL);
+	time_case(23, "191217011728Z0", NULL);
+	time_case(23, "191217011728+1300", NULL);
+	time_case(23, "191217011728+01", NULL);
+	time_case(24, "20200101000000.Z", NULL);
+	time_case(23, "200101000000.5Z", NULL);
+	time_case(23, "20010100Z", NULL);
+	time_case(23, "2001010000 Z", NULL);
+}
+
+/* ---- certificates of the shared captures ----
+ *
+ * TCP streams of every capture in ../shared/pcap, put together by
+ * sequence number; each Certificate message found in them is compared,
+ * certificate by certificate, with OpenSSL. */
+
+#define CAP_FLOWS 4096
+#define CAP_STREAM (1 << 18)
+
+struct cap_flow {
+	uint8_t key[37];             /* addresses, ports, family */
+	uint32_t base;               /* sequence number of stream byte 0 */
+	size_t have;                 /* contiguous bytes from the start */
+	uint8_t *data, *got;
+};
+
+static struct cap_flow *cap_find(struct cap_flow *flows, size_t *n, const uint8_t *key)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!memcmp(flows[i].key, key, sizeof(flows[i].key)))
+			return &flows[i];
+	if (*n == CAP_FLOWS)
+		return NULL;
+	memset(&flows[*n], 0, sizeof(flows[0]));
+	memcpy(flows[*n].key, key, sizeof(flows[0].key));
+	return &flows[(*n)++];
+}
+
+static void cap_segment(struct cap_flow *f, uint32_t seq, int syn, const uint8_t *p, size_t n)
+{
+	size_t off;
+
+	if (!f->data) {
+		f->data = calloc(1, CAP_STREAM);
+		f->got = calloc(1, CAP_STREAM);
+		f->base = syn ? seq + 1 : seq;
+		if (!f->data || !f->got)
+			return;
+	}
+	if (syn || !n)
+		return;
+	off = (uint32_t)(seq - f->base);
+	if (off >= CAP_STREAM)
+		return;
+	if (n > CAP_STREAM - off)
+		n = CAP_STREAM - off;
+	memcpy(f->data + off, p, n);
+	memset(f->got + off, 1, n);
+	while (f->have < CAP_STREAM && f->got[f->have])
+		f->have++;
+}
+
+/* Ethernet, VLAN tags, IPv4 or IPv6 (no extension headers), TCP. */
+static void cap_frame(const uint8_t *d, size_t n, struct cap_flow *flows, size_t *nflows)
+{
+	uint8_t key[37] = { 0 };
+	size_t o = 12, ihl, thl, end;
+	uint16_t et;
+
+	if (n < 14)
+		return;
+	et = (uint16_t)(d[o] << 8 | d[o + 1]);
+	while ((et == 0x8100 || et == 0x88a8) && n >= o + 6) {
+		o += 4;
+		et = (uint16_t)(d[o] << 8 | d[o + 1]);
+	}
+	o += 2;
+	if (et == 0x0800 && n >= o + 20 && d[o + 9] == 6 && !(d[o + 6] & 0x3f) && !d[o + 7]) {
+		ihl = (size_t)(d[o] & 15) * 4;
+		end = o + ((size_t)d[o + 2] << 8 | d[o + 3]);
+		memcpy(key, d + o + 12, 8);
+		key[36] = 4;
+	} else if (et == 0x86dd && n >= o + 40 && d[o + 6] == 6) {
+		ihl = 40;
+		end = o + 40 + ((size_t)d[o + 4] << 8 | d[o + 5]);
+		memcpy(key, d + o + 8, 32);
+		key[36] = 6;
+	} else {
+		return;
+	}
+	if (end > n)
+		end = n;
+	o += ihl;
+	if (o + 20 > end || (thl = (size_t)(d[o + 12] >> 4) * 4) < 20 || o + thl > end)
+		return;
+	memcpy(key + 32, d + o, 4);
+	struct cap_flow *f = cap_find(flows, nflows, key);
+	if (f)
+		cap_segment(f, (uint32_t)d[o + 4] << 24 | (uint32_t)d[o + 5] << 16 | (uint32_t)d[o + 6] << 8 | d[o + 7],
+			    d[o + 13] & 2, d + o + thl, end - o - thl);
+}
+
+/* Certificates found in one capture; *bad counts differences. */
+static int capture_certs(const char *path, int *bad)
+{
+	static struct cap_flow flows[CAP_FLOWS];
+	static uint8_t body[CAP_STREAM];
+	struct pcap_source *src;
+	struct frame fr;
+	char err[256];
+	size_t nflows = 0;
+	int count = 0;
+
+	src = pcap_source_open(path, err, sizeof(err));
+	if (!src)
+		return 0;
+	while (pcap_source_next(src, &fr, err, sizeof(err)) == 1)
+		cap_frame(fr.data, fr.caplen, flows, &nflows);
+	pcap_source_close(src);
+	for (size_t i = 0; i < nflows; i++) {
+		struct cap_flow *f = &flows[i];
+		int n = f->have ? tls_find_handshake(f->data, f->have, 11, body, sizeof(body)) : 0;
+
+		if (n > 0)
+			count += chain_vs_openssl(body, (size_t)n, path, bad);
+		free(f->data);
+		free(f->got);
+	}
+	return count;
+}
+
+static void test_capture_certificates(void)
+{
+	static const char *const pats[] = { "../shared/pcap/*.pcap", "../shared/pcap/*.pcapng" };
+	int total = 0, bad = 0, files = 0;
+
+	for (size_t p = 0; p < sizeof(pats) / sizeof(pats[0]); p++) {
+		glob_t g;
+
+		if (glob(pats[p], 0, NULL, &g))
+			continue;
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			files++;
+			total += capture_certs(g.gl_pathv[i], &bad);
+		}
+		globfree(&g);
+	}
+	if (!files) {
+		printf("tls: no captures in ../shared/pcap, capture certificates not compared\n");
+		return;
+	}
+	printf("tls: %d certificates from %d captures compared with OpenSSL\n", total, files);
+	CHECK(total >= 5, "certificates found in the captures: %d", total);
+	CHECK_EQ(bad, 0, "capture certificates that differ from OpenSSL");
+}
+
 int main(void)
 {
 	test_client_hellos();
@@ -1128,5 +1715,10 @@ int main(void)
 	test_ja4_alpn();
 	test_ja4_edges();
 	test_malformed();
+	test_certificates_vs_openssl();
+	test_crafted_names();
+	test_crafted_times();
+	test_raw_names();
+	test_capture_certificates();
 	return check_summary("tls");
 }
