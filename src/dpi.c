@@ -460,6 +460,26 @@ static void http_emit(struct dpi *d, const struct http_record *q, const struct h
 	emit(d, REC_HTTP, r);
 }
 
+/* An HTTP record from a parsed request head; ts is the packet's time. */
+static void http_fill(struct dpi *d, struct dpi_flow *f, const struct http_request *q,
+		      struct http_record *r, uint64_t ts)
+{
+	struct names *nm;
+
+	memset(r, 0, sizeof(*r));
+	r->flow_id = f->flow_id;
+	r->ts_ns = ts;
+	r->latency_us = -1;
+	r->content_length = q->content_length;
+	copy_str(r->method, sizeof(r->method), q->method);
+	copy_str(r->host, sizeof(r->host), q->host);
+	copy_str(r->uri, sizeof(r->uri), q->uri);
+	copy_str(r->user_agent, sizeof(r->user_agent), q->user_agent);
+	copy_str(r->content_type, sizeof(r->content_type), q->content_type);
+	if (q->host[0] && (nm = names_of(d, f)) && !nm->host[0])
+		copy_str(nm->host, sizeof(nm->host), q->host);
+}
+
 static void http_requests(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64_t ts)
 {
 	struct http_pending *hp = aux_of(d, f);
@@ -471,7 +491,6 @@ static void http_requests(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64
 		int n = p ? http_parse_request(p, len, q) : 0;
 		int64_t body;
 		struct http_record *r;
-		struct names *nm;
 
 		if (n == 0)
 			return;
@@ -485,18 +504,7 @@ static void http_requests(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint64
 			hp->n--;
 		}
 		r = &hp->q[hp->n++];
-		memset(r, 0, sizeof(*r));
-		r->flow_id = f->flow_id;
-		r->ts_ns = ts;
-		r->latency_us = -1;
-		r->content_length = q->content_length;
-		copy_str(r->method, sizeof(r->method), q->method);
-		copy_str(r->host, sizeof(r->host), q->host);
-		copy_str(r->uri, sizeof(r->uri), q->uri);
-		copy_str(r->user_agent, sizeof(r->user_agent), q->user_agent);
-		copy_str(r->content_type, sizeof(r->content_type), q->content_type);
-		if (q->host[0] && (nm = names_of(d, f)) && !nm->host[0])
-			copy_str(nm->host, sizeof(nm->host), q->host);
+		http_fill(d, f, q, r, ts);
 		body = http_body_length(q->content_length, q->chunked, 1, q->method, 0);
 		if (body < 0) {
 			f->stuck[dir] = 1; /* cannot find the next request */
@@ -671,22 +679,10 @@ static void http_datagram(struct dpi *d, struct dpi_flow *f, const uint8_t *data
 {
 	struct http_request *q = &d->req;
 	struct http_record *r = &d->rec.http;
-	struct names *nm;
 
 	if (http_parse_request(data, len, q) <= 0)
 		return;
-	memset(r, 0, sizeof(*r));
-	r->flow_id = f->flow_id;
-	r->ts_ns = ts + (uint64_t)d->o.clock_to_epoch_ns;
-	r->latency_us = -1;
-	r->content_length = q->content_length;
-	copy_str(r->method, sizeof(r->method), q->method);
-	copy_str(r->host, sizeof(r->host), q->host);
-	copy_str(r->uri, sizeof(r->uri), q->uri);
-	copy_str(r->user_agent, sizeof(r->user_agent), q->user_agent);
-	copy_str(r->content_type, sizeof(r->content_type), q->content_type);
-	if (q->host[0] && (nm = names_of(d, f)) && !nm->host[0])
-		copy_str(nm->host, sizeof(nm->host), q->host);
+	http_fill(d, f, q, r, ts + (uint64_t)d->o.clock_to_epoch_ns);
 	emit(d, REC_HTTP, r);
 }
 
