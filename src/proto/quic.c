@@ -9,6 +9,7 @@
 #include <openssl/params.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proto/rd.h"
 
 #define SALT_LEN     20
 #define SECRET_LEN   32          /* SHA-256 output */
@@ -199,25 +200,6 @@ int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, st
 
 /* ---- bounded reader ---- */
 
-struct rd {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
-
-static size_t rd_left(const struct rd *r)
-{
-	return r->len - r->off;
-}
-
-static int rd_u8(struct rd *r, uint8_t *v)
-{
-	if (rd_left(r) < 1)
-		return -1;
-	*v = r->p[r->off++];
-	return 0;
-}
-
 /* RFC 9000 16: the two high bits of the first byte give the length. */
 static int rd_varint(struct rd *r, uint64_t *v)
 {
@@ -232,14 +214,6 @@ static int rd_varint(struct rd *r, uint64_t *v)
 	for (size_t i = 1; i < n; i++)
 		*v = *v << 8 | r->p[r->off + i];
 	r->off += n;
-	return 0;
-}
-
-static int rd_skip(struct rd *r, uint64_t n)
-{
-	if (rd_left(r) < n)
-		return -1;
-	r->off += (size_t)n;
 	return 0;
 }
 

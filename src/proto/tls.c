@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/hash.h"
+#include "proto/rd.h"
 
 #define REC_HDR 5
 /* TLSPlaintext stays under 2^14; allow the 2048 bytes of expansion a
@@ -27,42 +28,6 @@
 static const char hexd[] = "0123456789abcdef";
 
 /* ---- bounded reader ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
-
-static size_t rd_left(const struct rd *r)
-{
-	return r->len - r->off;
-}
-
-static int rd_u8(struct rd *r, uint8_t *v)
-{
-	if (rd_left(r) < 1)
-		return -1;
-	*v = r->p[r->off++];
-	return 0;
-}
-
-static int rd_u16(struct rd *r, uint16_t *v)
-{
-	if (rd_left(r) < 2)
-		return -1;
-	*v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
-	r->off += 2;
-	return 0;
-}
-
-static int rd_skip(struct rd *r, size_t n)
-{
-	if (rd_left(r) < n)
-		return -1;
-	r->off += n;
-	return 0;
-}
 
 /* A vector with a 1-, 2- or 3-byte length prefix becomes its own reader. */
 static int rd_vec(struct rd *r, int prefix, struct rd *sub)
@@ -228,8 +193,9 @@ static void put_hex4(struct sink *s, uint16_t v)
 	put(s, tmp, 4);
 }
 
-/* Wire order, decimal, dash-separated (JA3). */
-static void put_dec_list(struct sink *s, const struct vals *v, enum vals_filter f)
+/* Wire order, separated by sep: decimal and '-' (JA3), or 4-digit hex
+ * and ',' (JA4 signature algorithms). */
+static void put_list(struct sink *s, const struct vals *v, enum vals_filter f, char sep)
 {
 	size_t off = 0;
 	uint16_t x;
@@ -239,26 +205,12 @@ static void put_dec_list(struct sink *s, const struct vals *v, enum vals_filter 
 		if (!keep(x, f))
 			continue;
 		if (!first)
-			put(s, "-", 1);
+			put(s, &sep, 1);
 		first = 0;
-		put_dec(s, x);
-	}
-}
-
-/* Wire order, 4-digit hex, comma-separated (JA4 signature algorithms). */
-static void put_hex_list(struct sink *s, const struct vals *v, enum vals_filter f)
-{
-	size_t off = 0;
-	uint16_t x;
-	int first = 1;
-
-	while (vals_get(v, &off, &x)) {
-		if (!keep(x, f))
-			continue;
-		if (!first)
-			put(s, ",", 1);
-		first = 0;
-		put_hex4(s, x);
+		if (sep == '-')
+			put_dec(s, x);
+		else
+			put_hex4(s, x);
 	}
 }
 
@@ -522,13 +474,13 @@ static void ja3_client(struct tls_hello *out, const struct hello_raw *raw)
 	sink_init(&s, out->ja3, sizeof(out->ja3), SINK_MD5);
 	put_dec(&s, out->legacy_version);
 	put(&s, ",", 1);
-	put_dec_list(&s, &raw->ciphers, NO_GREASE);
+	put_list(&s, &raw->ciphers, NO_GREASE, '-');
 	put(&s, ",", 1);
-	put_dec_list(&s, &raw->exts, NO_GREASE);
+	put_list(&s, &raw->exts, NO_GREASE, '-');
 	put(&s, ",", 1);
-	put_dec_list(&s, &raw->groups, NO_GREASE);
+	put_list(&s, &raw->groups, NO_GREASE, '-');
 	put(&s, ",", 1);
-	put_dec_list(&s, &raw->pf, KEEP_ALL);
+	put_list(&s, &raw->pf, KEEP_ALL, '-');
 	hash_end(&s, out->ja3_md5, 32);
 }
 
@@ -541,7 +493,7 @@ static void ja3_server(struct tls_hello *out, const struct hello_raw *raw)
 	put(&s, ",", 1);
 	put_dec(&s, out->cipher);
 	put(&s, ",", 1);
-	put_dec_list(&s, &raw->exts, NO_GREASE);
+	put_list(&s, &raw->exts, NO_GREASE, '-');
 	hash_end(&s, out->ja3_md5, 32);
 }
 
@@ -625,7 +577,7 @@ static void ja4_c(const struct hello_raw *raw, char *hex)
 	put_hex_sorted(&s, &raw->exts, JA4_EXTS);
 	if (vals_count(&raw->sigalgs, NO_GREASE)) {
 		put(&s, "_", 1);
-		put_hex_list(&s, &raw->sigalgs, NO_GREASE);
+		put_list(&s, &raw->sigalgs, NO_GREASE, ',');
 	}
 	hash_end(&s, hex, 12);
 }
