@@ -26,6 +26,12 @@ void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 		}
 		if (v->last_ns > out->last_ns)
 			out->last_ns = v->last_ns;
+		if (v->app_proto)
+			out->app_proto = v->app_proto;
+		out->offloaded |= v->offloaded;
+		out->sampled_out |= v->sampled_out;
+		if (v->sample_log2 > out->sample_log2)
+			out->sample_log2 = v->sample_log2;
 		for (int d = 0; d < 2; d++) {
 			out->dir[d].pkts += v->dir[d].pkts;
 			out->dir[d].bytes += v->dir[d].bytes;

@@ -49,7 +49,10 @@ struct xdpi_flow_val {
 	__u8  icmp_code;
 	__u8  seen;        /* this CPU's copy holds data; other CPUs' copies
 			    * of an entry start zeroed */
-	__u8  _pad[4];
+	__u8  app_proto;   /* user space's classification (verdict), 0 unknown */
+	__u8  offloaded;   /* verdict taken: no more snippets for this flow */
+	__u8  sample_log2; /* snippets sampled 1 in 2^n flows when created */
+	__u8  sampled_out; /* this flow fell outside the sample: no snippets */
 };
 
 enum xdpi_event_type {
