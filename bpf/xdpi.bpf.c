@@ -57,6 +57,7 @@ const volatile __u32 snippet_bytes = 256;   /* N: payload bytes per snippet */
 const volatile __u32 snippet_pkts = 8;      /* K: snippets per flow direction */
 const volatile __u32 replay_ts = 0;         /* 1: take time from XDP metadata */
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this */
+const volatile __u32 transport = XDPI_TRANSPORT_RINGBUF;
 
 /* Bidirectional flows; written by both programs, read and deleted by the
  * user-space poller (batch lookup, lookup-and-delete on expiry). */
@@ -67,11 +68,54 @@ struct {
 	__type(value, struct xdpi_flow_val);
 } flows SEC(".maps");
 
-/* Flow-start, flow-end and snippet events to the user-space consumer. */
-struct {
+/* Events to user space: one ring buffer per CPU, so producers on different
+ * CPUs never contend for a ring. User space creates the rings (of
+ * --ringbuf-size) and puts CPU k's at index k; this template only gives
+ * their type (the kernel does not hold inner rings to its size). */
+struct ringbuf_inner {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} events SEC(".maps");
+	__uint(max_entries, 4096);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XDPI_MAX_CPUS);
+	__type(key, __u32);
+	__array(values, struct ringbuf_inner);
+} ev_rings SEC(".maps");
+
+/* The same events through per-CPU perf buffers (--transport perfbuf). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} ev_perf SEC(".maps");
+
+/* Where an event is built before it is copied out: sized exactly, so a
+ * 256-byte snippet takes 328 bytes of ring, not the 2 KiB maximum. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpi_snippet_event);
+} ev_scratch SEC(".maps");
+
+/* Verdicts from user space (see struct xdpi_verdict); sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpi_flow_key);
+	__type(value, struct xdpi_verdict);
+} verdicts SEC(".maps");
+
+/* Settings user space changes at run time: snippet sampling. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpi_config_map);
+} config SEC(".maps");
 
 /* enum xdpi_counter slots, all in entry 0; summed over CPUs by user space. */
 struct {
@@ -108,24 +152,31 @@ XDPI_UNROLL
 		cnt->c[XDPI_ANOMALY_FIRST + i] += (bits >> i) & 1;
 }
 
-/* No wake-up per event: wake-ups cost microseconds here. The consumer polls
- * with a short timeout, and is woken early once enough data is queued. */
-static __always_inline __u64 rb_flags(void)
+/* Copies a built event out to user space; 0 or a negative error. No
+ * wake-up per event: wake-ups cost microseconds here. The consumer polls
+ * with a short timeout and is woken early once enough data is queued (the
+ * perf buffers' watermark is set by user space). */
+static __always_inline long send_event(void *ctx, const void *ev, __u64 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (transport == XDPI_TRANSPORT_PERFBUF)
+		return bpf_perf_event_output(ctx, &ev_perf, BPF_F_CURRENT_CPU, (void *)ev, size);
+	else {
+		__u32 cpu = bpf_get_smp_processor_id();
+		void *rb = bpf_map_lookup_elem(&ev_rings, &cpu);
+		__u64 flags;
+
+		if (!rb)
+			return -2;
+		flags = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		return bpf_ringbuf_output(rb, (void *)ev, size, flags);
+	}
 }
 
-static __always_inline void emit_event(struct xdpi_counters *cnt, __u32 type,
-				       const struct xdpi_flow_key *key,
-				       const struct xdpi_pkt *p, __u8 dir, __u64 ts)
+static __always_inline void fill_header(struct xdpi_event *e, __u32 type,
+					const struct xdpi_flow_key *key,
+					const struct xdpi_pkt *p, __u8 dir, __u64 ts)
 {
-	struct xdpi_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		cnt->c[XDPI_C_EV_LOST]++;
-		return;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->ts_ns = ts;
@@ -134,8 +185,23 @@ static __always_inline void emit_event(struct xdpi_counters *cnt, __u32 type,
 	e->pkt_len = p->ip_len;
 	e->dir = dir;
 	e->tcp_flags = p->tcp_flags;
-	bpf_ringbuf_submit(e, rb_flags());
+}
+
+static __always_inline void emit_event(struct xdpi_counters *cnt, void *ctx, __u32 type,
+				       const struct xdpi_flow_key *key,
+				       const struct xdpi_pkt *p, __u8 dir, __u64 ts)
+{
+	struct xdpi_event e;
+
+	if (transport == XDPI_TRANSPORT_NONE)
+		return;
+	fill_header(&e, type, key, p, dir, ts);
+	if (send_event(ctx, &e, sizeof(e))) {
+		cnt->c[XDPI_C_EV_LOST]++;
+		return;
+	}
 	cnt->c[type == XDPI_EV_FLOW_START ? XDPI_C_EV_START : XDPI_C_EV_END]++;
+	cnt->c[XDPI_C_EV_BYTES] += sizeof(e);
 }
 
 static __always_inline void emit_snippet(struct xdpi_counters *cnt, void *ctx, int is_xdp,
@@ -145,6 +211,7 @@ static __always_inline void emit_snippet(struct xdpi_counters *cnt, void *ctx, i
 {
 	struct xdpi_snippet_event *e;
 	__u64 len = p->payload_len;
+	__u32 zero = 0;
 	long err;
 
 	if (len > snippet_bytes)
@@ -153,31 +220,69 @@ static __always_inline void emit_snippet(struct xdpi_counters *cnt, void *ctx, i
 	asm volatile("" : "+r"(len));
 	if (len == 0 || len > XDPI_SNIPPET_MAX)
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt->c[XDPI_C_EV_LOST]++;
+	e = bpf_map_lookup_elem(&ev_scratch, &zero);
+	if (!e)
 		return;
-	}
 	if (is_xdp)
 		err = bpf_xdp_load_bytes(ctx, p->payload_off, e->data, len);
 	else
 		err = bpf_skb_load_bytes(ctx, p->payload_off, e->data, len);
-	if (err) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+	if (err)
+		return;
+	fill_header(&e->hdr, XDPI_EV_SNIPPET, key, p, dir, ts);
+	e->hdr.len = len;
+	e->hdr.pkt_index = index;
+	if (send_event(ctx, e, sizeof(e->hdr) + len)) {
+		cnt->c[XDPI_C_EV_LOST]++;
 		return;
 	}
-	__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
-	e->hdr.type = XDPI_EV_SNIPPET;
-	e->hdr.len = len;
-	e->hdr.ts_ns = ts;
-	e->hdr.key = *key;
-	e->hdr.tcp_seq = p->tcp_seq;
-	e->hdr.pkt_len = p->ip_len;
-	e->hdr.dir = dir;
-	e->hdr.tcp_flags = p->tcp_flags;
-	e->hdr.pkt_index = index;
-	bpf_ringbuf_submit(e, rb_flags());
 	cnt->c[XDPI_C_EV_SNIPPET]++;
+	cnt->c[XDPI_C_EV_BYTES] += sizeof(e->hdr) + len;
+}
+
+/* Flows are sampled for snippets by a hash of their key, so every CPU's
+ * copy of a flow makes the same choice. */
+static __always_inline __u8 sample_out(const struct xdpi_flow_key *k, __u32 log2)
+{
+	const __u32 *w = (const void *)k;
+	__u32 h = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4] ^ w[5] ^ w[6] ^ w[7] ^ w[8];
+
+	if (!log2)
+		return 0;
+	h = (h ^ (h >> 16)) * 0x45d9f3bu;
+	h ^= h >> 16;
+	return (h & ((1u << (log2 & 15)) - 1)) != 0;
+}
+
+static __always_inline void apply_sampling(struct xdpi_flow_val *v,
+					   const struct xdpi_flow_key *k,
+					   struct xdpi_counters *cnt)
+{
+	__u32 zero = 0;
+	struct xdpi_config_map *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 log2 = cfg ? cfg->sample_log2 & 15 : 0;
+
+	v->sample_log2 = log2;
+	v->sampled_out = sample_out(k, log2);
+	if (v->sampled_out)
+		cnt->c[XDPI_C_FLOWS_SAMPLED_OUT]++;
+}
+
+/* A verdict from user space ends the flow's snippets; its classification
+ * stays in the flow entry. Looked up only while snippets are still due and
+ * after the first one went out, so it costs nothing on most packets. */
+static __always_inline int take_verdict(struct xdpi_flow_val *v,
+					const struct xdpi_flow_key *k,
+					struct xdpi_counters *cnt)
+{
+	struct xdpi_verdict *vd = bpf_map_lookup_elem(&verdicts, k);
+
+	if (!vd)
+		return 0;
+	v->offloaded = 1;
+	v->app_proto = vd->app_proto;
+	cnt->c[XDPI_C_FLOWS_OFFLOADED]++;
+	return 1;
 }
 
 /* Flow accounting and events for one parsed packet (in its pkt_slot). */
@@ -189,7 +294,7 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	struct xdpi_flow_val *v;
 	struct xdpi_counters *cnt;
 	__u32 zero = 0;
-	__u8 dir, fresh;
+	__u8 dir, fresh, unseen;
 
 	cnt = bpf_map_lookup_elem(&counters, &zero);
 	if (!cnt)
@@ -212,26 +317,36 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 		struct xdpi_flow_val nv;
 
 		xdpi_flow_val_init(&nv, p, dir, ts);
+		apply_sampling(&nv, &key, cnt);
 		if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) &&
 		    bpf_map_update_elem(&flows, &key, &nv, BPF_ANY)) {
 			cnt->c[XDPI_C_FLOW_UPDATE_FAIL]++;
 			return 0;
 		}
 		cnt->c[XDPI_C_FLOWS_CREATED]++;
-		emit_event(cnt, XDPI_EV_FLOW_START, &key, p, dir, ts);
+		emit_event(cnt, ctx, XDPI_EV_FLOW_START, &key, p, dir, ts);
 		v = bpf_map_lookup_elem(&flows, &key);
 		if (!v)
 			return 0;
 	}
+	/* This CPU's first packet of a flow made elsewhere: its copy starts
+	 * zeroed, and the update below initialises it. */
+	unseen = !v->seen;
 	cnt->c[XDPI_C_FLOW_PACKETS]++;
 	fresh = xdpi_flow_val_update(v, p, dir, ts);
+	if (unseen)
+		apply_sampling(v, &key, cnt);
 	if (XDPI_BENCH_STAGE == 2)
 		return 0;
 	if (fresh)
-		emit_event(cnt, XDPI_EV_FLOW_END, &key, p, dir, ts);
+		emit_event(cnt, ctx, XDPI_EV_FLOW_END, &key, p, dir, ts);
 	if (XDPI_BENCH_STAGE == 3 && p->payload_len)
 		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, 0, ts);
-	else if (snippet_pkts && xdpi_flow_take_snippet(v, p, dir, snippet_pkts))
+	else if (snippet_pkts && transport != XDPI_TRANSPORT_NONE && !v->offloaded &&
+		 !v->sampled_out && p->payload_len &&
+		 v->dir[dir & 1].snippets < snippet_pkts &&
+		 !((v->dir[0].snippets | v->dir[1].snippets) && take_verdict(v, &key, cnt)) &&
+		 xdpi_flow_take_snippet(v, p, dir, snippet_pkts))
 		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
 	return 0;
 }

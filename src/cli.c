@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "xdpi/abi.h"
 #include "util.h"
 
 #define XDPI_VERSION "0.1.0"
@@ -21,6 +22,9 @@ void config_defaults(struct xdpi_config *c)
 	c->poll_ns = 1 * NSEC_PER_SEC;
 	c->reasm_bytes = 4096;
 	c->dpi_flows = 4096;
+	c->transport = 0;          /* XDPI_TRANSPORT_RINGBUF */
+	c->ingest_threads = 1;
+	c->worker_ring_bytes = 8 << 20;
 }
 
 static const char common_help[] =
@@ -63,14 +67,31 @@ void cli_usage(FILE *f, enum command cmd)
 			"      --xdp-mode auto|native|generic\n"
 			"                           auto tries native and falls back to generic\n"
 			"      --no-egress          do not attach the TC egress program\n"
-			"      --ringbuf-size SIZE  kernel event ring buffer, a power of two\n"
-			"                           (default 8M)\n"
+			"      --transport ringbuf|perfbuf|none\n"
+			"                           how events reach user space: one BPF ring\n"
+			"                           buffer per CPU (default), per-CPU perf buffers\n"
+			"                           (older kernels, comparison), or none (flow\n"
+			"                           counters by map polling only, no DPI)\n"
+			"      --ringbuf-size SIZE  event buffer per CPU, a power of two (default 8M)\n"
+			"      --ingest-threads N   threads reading the per-CPU buffers, each a\n"
+			"                           group of CPUs (default 1)\n"
+			"      --worker-ring SIZE   ring from each reader to each worker, a power of\n"
+			"                           two (default 8M); when it is full events are\n"
+			"                           dropped, counted, and snippet sampling rises\n"
+			"      --busy-poll          readers spin on the buffers instead of sleeping\n"
+			"                           (lowest latency, one busy core per reader)\n"
 			"      --duration T         stop by itself after T\n"
-			"      --workers N          threads that take events from the ring buffer\n"
-			"                           by flow (default: one per CPU)\n"
-			"      --cpus LIST          pin threads to these CPUs (e.g. 0,1): the reader\n"
-			"                           of the ring buffer first, then the workers\n"
+			"      --workers N          threads that own flows and run the parsers\n"
+			"                           (default: one per CPU)\n"
+			"      --cpus LIST          pin threads to these CPUs (e.g. 0,1): readers\n"
+			"                           first (the reader of CPU k's buffer on CPU k when\n"
+			"                           there is one reader per CPU), then the workers\n"
 			"      --rt                 ask for SCHED_FIFO (falls back with a warning)\n"
+			"      --no-offload         keep sending snippets after a flow is classified\n"
+			"                           (default: workers tell the kernel to stop)\n"
+			"      --sampling N         take snippets from 1 in N new flows (a power of\n"
+			"                           two up to 32768; default 1, raised and lowered\n"
+			"                           with the workers' backlog; giving it fixes it)\n"
 			"      --stats-interval T   print a counters line to stderr every T\n"
 			"      --state-dir DIR      publish live counters for `xdpi stats`\n"
 			"                           (default /run/xdpi)\n"
@@ -113,6 +134,7 @@ enum {
 	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
 	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT, O_NODPI, O_REASM, O_DPIFLOWS,
+	O_TRANSPORT, O_INGEST, O_BUSY, O_NOOFFLOAD, O_SAMPLING, O_WRING,
 };
 
 static const struct option long_opts[] = {
@@ -144,6 +166,12 @@ static const struct option long_opts[] = {
 	{ "no-dpi", no_argument, NULL, O_NODPI },
 	{ "reassembly-bytes", required_argument, NULL, O_REASM },
 	{ "dpi-flows", required_argument, NULL, O_DPIFLOWS },
+	{ "transport", required_argument, NULL, O_TRANSPORT },
+	{ "ingest-threads", required_argument, NULL, O_INGEST },
+	{ "busy-poll", no_argument, NULL, O_BUSY },
+	{ "no-offload", no_argument, NULL, O_NOOFFLOAD },
+	{ "sampling", required_argument, NULL, O_SAMPLING },
+	{ "worker-ring", required_argument, NULL, O_WRING },
 	{ 0 }
 };
 
@@ -155,6 +183,8 @@ static int allowed(enum command cmd, int opt)
 	case 'i': case O_STATEDIR: return cmd == CMD_RUN || cmd == CMD_STATS;
 	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
 	case O_DURATION: case O_STATSI: case O_BPFOBJ:
+	case O_TRANSPORT: case O_INGEST: case O_BUSY: case O_NOOFFLOAD: case O_SAMPLING:
+	case O_WRING:
 		return cmd == CMD_RUN;
 	case O_KERNEL:
 		return cmd == CMD_READ;
@@ -311,6 +341,41 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		case O_NODPI: g->no_dpi = 1; break;
 		case O_REASM: rc = set_uint(name, optarg, 256, 1u << 20, &g->reasm_bytes); break;
 		case O_DPIFLOWS: rc = set_uint(name, optarg, 16, 1u << 22, &g->dpi_flows); break;
+		case O_TRANSPORT:
+			if (!strcmp(optarg, "ringbuf"))
+				g->transport = XDPI_TRANSPORT_RINGBUF;
+			else if (!strcmp(optarg, "perfbuf"))
+				g->transport = XDPI_TRANSPORT_PERFBUF;
+			else if (!strcmp(optarg, "none"))
+				g->transport = XDPI_TRANSPORT_NONE;
+			else
+				rc = bad(name, optarg, "expected ringbuf, perfbuf or none");
+			break;
+		case O_INGEST: {
+			uint32_t n;
+
+			rc = set_uint(name, optarg, 1, 64, &n);
+			g->ingest_threads = (int)n;
+			break;
+		}
+		case O_BUSY: g->busy_poll = 1; break;
+		case O_WRING:
+			if (parse_size(optarg, 1, &g->worker_ring_bytes) || g->worker_ring_bytes < 65536 ||
+			    (g->worker_ring_bytes & (g->worker_ring_bytes - 1)) ||
+			    g->worker_ring_bytes > (1ULL << 30))
+				rc = bad(name, optarg, "expected a power of two from 64K to 1G");
+			break;
+		case O_NOOFFLOAD: g->no_offload = 1; break;
+		case O_SAMPLING: {
+			uint32_t n;
+
+			rc = set_uint(name, optarg, 1, 32768, &n);
+			if (!rc && (n & (n - 1)))
+				rc = bad(name, optarg, "expected a power of two (1, 2, 4, ... 32768)");
+			g->sampling_log2 = __builtin_ctz(n ? n : 1);
+			g->fixed_sampling = 1;
+			break;
+		}
 		case O_WORKERS: {
 			uint32_t n;
 
@@ -341,6 +406,8 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	if (c->cmd == CMD_RUN && !c->cfg.workers)
 		c->cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 					 (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	if (c->cfg.transport == XDPI_TRANSPORT_NONE)
+		c->cfg.no_dpi = 1; /* no snippets reach user space */
 	if (c->cfg.kernel_replay && c->cfg.workers > 1) {
 		fprintf(stderr, "xdpi read: --workers applies to the user-space path, not to --kernel\n");
 		return 2;

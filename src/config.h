@@ -31,6 +31,13 @@ struct xdpi_config {
 	int no_dpi;                 /* --no-dpi: flows only */
 	uint32_t reasm_bytes;       /* --reassembly-bytes per stream direction */
 	uint32_t dpi_flows;         /* flows inspected at once (reassembly buffers) */
+	int transport;              /* enum xdpi_transport (--transport) */
+	int ingest_threads;         /* run: threads reading the event buffers */
+	uint64_t worker_ring_bytes; /* run: each ingestion thread's ring into each worker */
+	int busy_poll;              /* run --busy-poll: readers spin instead of sleeping */
+	int no_offload;             /* run --no-offload: workers send no verdicts */
+	int sampling_log2;          /* run --sampling N: start at 1 in 2^n flows; -1 adaptive from 1 */
+	int fixed_sampling;         /* --sampling given: the engine does not adapt it */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

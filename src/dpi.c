@@ -7,6 +7,7 @@
 #include "proto/dns.h"
 #include "proto/http.h"
 #include "proto/quic.h"
+#include "proto/ssh.h"
 #include "proto/tls.h"
 #include "reasm.h"
 #include "xdpi/flow.h"
@@ -34,8 +35,12 @@ struct dpi_flow {
 	uint8_t tries;
 	uint8_t tls;           /* TLS_* progress */
 	uint8_t stuck[2];      /* direction can no longer be followed */
-	uint8_t _pad;
+	uint8_t verdict;       /* VERDICT_* */
 };
+
+/* The kernel can stop sending a flow's snippets once its fields are out:
+ * the parsers are done with it, or an HTTP exchange has been answered. */
+enum { VERDICT_ANSWERED = 1, VERDICT_TAKEN = 2 };
 
 struct dns_pending {
 	uint64_t ts;
@@ -54,8 +59,18 @@ struct names {
 	char host[REC_NAME];
 };
 
+enum { SSH_WAIT = 0, SSH_SEEN, SSH_NONE };
+
+/* Both banners, emitted together once each side has one or never will. */
+struct ssh_pending {
+	struct ssh_record r;
+	uint64_t last_ts;        /* for a banner only found at flow end */
+	uint8_t side[2];         /* SSH_* by direction */
+};
+
 union aux {
 	struct tls_record tls;
+	struct ssh_pending ssh;
 	struct dns_pending dns[DNS_PENDING];
 	struct http_pending http;
 };
@@ -74,16 +89,19 @@ struct dpi {
 	struct reasm_pool *reasm;
 	struct slab aux, names, quic;
 	uint8_t *hs;             /* handshake message scratch, reasm_bytes */
+	struct quic_crypto *qc;  /* made here so that no handshake allocates */
 	struct dns_msg msg;      /* parser outputs: too big for the stack */
 	struct tls_hello hello;
 	struct tls_cert cert;
 	struct http_request req;
 	struct http_response resp;
+	struct ssh_banner banner;
 	union {
 		struct dns_record dns;
 		struct http_record http;
 	} rec;
 	struct dpi_stats st;
+	struct dpi_flow *last;   /* of the last dpi_payload call, for dpi_take_verdict */
 };
 
 static int slab_init(struct slab *s, uint32_t n, size_t size)
@@ -138,7 +156,8 @@ struct dpi *dpi_new(const struct dpi_opts *o)
 	d->flows = flowtab_new(o->max_flows, sizeof(struct dpi_flow));
 	d->reasm = reasm_pool_new(o->reasm_bufs, o->reasm_bytes);
 	d->hs = malloc(o->reasm_bytes);
-	if (!d->flows || !d->reasm || !d->hs || slab_init(&d->aux, o->reasm_bufs, sizeof(union aux)) ||
+	d->qc = quic_crypto_new();
+	if (!d->flows || !d->reasm || !d->hs || !d->qc || slab_init(&d->aux, o->reasm_bufs, sizeof(union aux)) ||
 	    slab_init(&d->names, o->reasm_bufs, sizeof(struct names)) ||
 	    slab_init(&d->quic, QUIC_CONNS, sizeof(struct quic_conn))) {
 		dpi_free(d);
@@ -157,6 +176,7 @@ void dpi_free(struct dpi *d)
 	slab_destroy(&d->names);
 	slab_destroy(&d->quic);
 	free(d->hs);
+	quic_crypto_free(d->qc);
 	free(d);
 }
 
@@ -215,6 +235,7 @@ static void *aux_of(struct dpi *d, struct dpi_flow *f)
 	case APP_DNS: memset(a->dns, 0, sizeof(a->dns)); break;
 	case APP_TLS: memset(&a->tls, 0, sizeof(a->tls)); break;
 	case APP_HTTP: a->http.n = 0; break;
+	case APP_SSH: memset(&a->ssh, 0, sizeof(a->ssh)); break;
 	default: break;
 	}
 	return a;
@@ -535,6 +556,7 @@ static void http_responses(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint6
 		/* 1xx heads precede the real response. */
 		if (rs->status >= 200) {
 			http_emit(d, &hp->q[0], rs, ts);
+			f->verdict |= VERDICT_ANSWERED;
 			memmove(&hp->q[0], &hp->q[1], sizeof(hp->q[0]) * (HTTP_PENDING - 1));
 			hp->n--;
 		}
@@ -579,7 +601,7 @@ static void quic_client(struct dpi *d, struct dpi_flow *f, const uint8_t *data, 
 		d->st.no_state++;
 		return;
 	}
-	rc = quic_client_datagram(c, data, len);
+	rc = quic_client_datagram_with(d->qc, c, data, len);
 	if (rc == 0)
 		return;
 	ch = rc > 0 ? quic_client_hello(c, &n) : NULL;
@@ -601,6 +623,82 @@ static void quic_client(struct dpi *d, struct dpi_flow *f, const uint8_t *data, 
 	}
 	slab_put(&d->quic, &f->quic);
 	f->done = 1;
+}
+
+/* ---- SSH ---- */
+
+static void ssh_emit(struct dpi *d, struct dpi_flow *f)
+{
+	struct ssh_pending *s = slab_at(&d->aux, f->aux);
+
+	if (s && (s->side[0] == SSH_SEEN || s->side[1] == SSH_SEEN))
+		emit(d, REC_SSH, &s->r);
+	slab_put(&d->aux, &f->aux); /* so that the flow end emits nothing more */
+}
+
+/* One direction's banner, once its line is complete. no_more: the flow
+ * ends, the direction will not grow. */
+static void ssh_side(struct dpi *d, struct dpi_flow *f, struct ssh_pending *s, uint8_t dir,
+		     int no_more)
+{
+	struct ssh_banner *b = &d->banner;
+	struct ssh_ident *id;
+	const uint8_t *p;
+	uint32_t len;
+	int n;
+
+	if (s->side[dir] != SSH_WAIT)
+		return;
+	p = reasm_data(d->reasm, &f->rd[dir], &len);
+	n = p ? ssh_parse_banner(p, len, b) : 0;
+	if (n == 0 && !no_more && f->rd[dir].state <= REASM_OPEN)
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			d->st.parse_errors++;
+		s->side[dir] = SSH_NONE;
+		f->stuck[dir] = 1;
+		return;
+	}
+	id = dir == f->client ? &s->r.client : &s->r.server;
+	copy_str(id->proto, sizeof(id->proto), b->proto);
+	copy_str(id->software, sizeof(id->software), b->software);
+	copy_str(id->comments, sizeof(id->comments), b->comments);
+	if (!s->r.ts_ns)
+		s->r.ts_ns = s->last_ts + (uint64_t)d->o.clock_to_epoch_ns;
+	s->side[dir] = SSH_SEEN;
+}
+
+/* Either side may speak first (servers usually do), so both directions
+ * are looked at on every segment. */
+static void ssh_stream(struct dpi *d, struct dpi_flow *f, uint64_t ts)
+{
+	struct ssh_pending *s = aux_of(d, f);
+
+	if (!s) {
+		d->st.no_state++;
+		finish_flow(d, f);
+		return;
+	}
+	s->r.flow_id = f->flow_id;
+	s->last_ts = ts;
+	ssh_side(d, f, s, 0, 0);
+	ssh_side(d, f, s, 1, 0);
+	if (s->side[0] != SSH_WAIT && s->side[1] != SSH_WAIT) {
+		ssh_emit(d, f);
+		finish_flow(d, f);
+	}
+}
+
+static void ssh_flush(struct dpi *d, struct dpi_flow *f)
+{
+	struct ssh_pending *s = slab_at(&d->aux, f->aux);
+
+	if (s) {
+		ssh_side(d, f, s, 0, 1);
+		ssh_side(d, f, s, 1, 1);
+	}
+	ssh_emit(d, f);
 }
 
 /* ---- detection and dispatch ---- */
@@ -645,27 +743,45 @@ static void tcp_payload(struct dpi *d, struct dpi_flow *f, uint8_t dir, uint32_t
 			return;
 		}
 		classify(d, f, a);
-		/* The side that spoke first in this protocol is the client. */
-		if (a == APP_TLS || a == APP_HTTP)
+		/* The client is told by what it says, not by who spoke first:
+		 * live, the two directions can arrive through different CPUs'
+		 * buffers, the server's answer first. */
+		if (a == APP_HTTP)
 			f->client = http_detect(p, have) == 2 ? dir ^ 1 : dir;
+		else if (a == APP_TLS)
+			f->client = have > 5 && p[5] == TLS_HS_SERVER_HELLO ? dir ^ 1 : dir;
 	}
 	switch (f->app) {
 	case APP_TLS:
-		if (dir == f->client)
+		if (dir == f->client) {
 			tls_client(d, f, p, have, ts);
-		else if (f->tls & TLS_CH)
+			if (!(f->tls & TLS_CH) || (f->tls & TLS_SH))
+				break;
+			/* A server half that came first waited in its buffer. */
+			rd = &f->rd[dir ^ 1];
+			p = reasm_data(d->reasm, rd, &have);
+			if (p && have && !f->stuck[dir ^ 1])
+				tls_server(d, f, p, have, rd->state > REASM_OPEN);
+		} else if (f->tls & TLS_CH) {
 			tls_server(d, f, p, have, rd->state > REASM_OPEN);
+		}
 		break;
 	case APP_HTTP:
-		if (dir == f->client)
+		if (dir == f->client) {
 			http_requests(d, f, dir, ts);
-		else
+			/* Responses that came before their request waited. */
+			http_responses(d, f, dir ^ 1, ts);
+		} else {
 			http_responses(d, f, dir, ts);
+		}
 		if (f->stuck[0] && f->stuck[1])
 			finish_flow(d, f);
 		break;
 	case APP_DNS:
 		dns_tcp(d, f, dir, ts);
+		break;
+	case APP_SSH:
+		ssh_stream(d, f, ts);
 		break;
 	default:
 		finish_flow(d, f);
@@ -730,6 +846,7 @@ void dpi_payload(struct dpi *d, const struct xdpi_flow_key *k, uint64_t flow_id,
 		f->port_lo = k->lo_port;
 		f->port_hi = k->hi_port;
 	}
+	d->last = f;
 	if (f->done)
 		return;
 	d->st.payloads++;
@@ -811,16 +928,35 @@ void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_reco
 	}
 }
 
+int dpi_take_verdict(struct dpi *d, struct xdpi_verdict *v)
+{
+	struct dpi_flow *f = d->last;
+	struct names *nm;
+
+	d->last = NULL;
+	if (!f || (f->verdict & VERDICT_TAKEN) || !(f->done || (f->verdict & VERDICT_ANSWERED)))
+		return 0;
+	f->verdict |= VERDICT_TAKEN;
+	memset(v, 0, sizeof(*v));
+	v->app_proto = f->app;
+	nm = slab_at(&d->names, f->names);
+	if (nm)
+		copy_str(v->name, sizeof(v->name), nm->sni[0] ? nm->sni : nm->host);
+	return 1;
+}
+
 void dpi_flow_end(struct dpi *d, const struct xdpi_flow_key *k)
 {
 	struct dpi_flow *f = flowtab_lookup(d->flows, k);
 
+	d->last = NULL;
 	if (!f)
 		return;
 	switch (f->app) {
 	case APP_TLS: tls_emit(d, f); break;
 	case APP_DNS: dns_flush(d, f); break;
 	case APP_HTTP: http_flush(d, f); break;
+	case APP_SSH: ssh_flush(d, f); break;
 	default: break;
 	}
 	reasm_release(d->reasm, &f->rd[0]);

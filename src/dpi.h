@@ -26,7 +26,7 @@ struct dpi_opts {
 
 struct dpi_stats {
 	uint64_t payloads;
-	uint64_t records[REC_QUIC + 1];
+	uint64_t records[REC_SSH + 1];
 	uint64_t flows_classified[APP__MAX];
 	uint64_t no_state;       /* payloads of flows that found no room */
 	uint64_t parse_errors;   /* messages a parser rejected after detection */
@@ -58,5 +58,8 @@ void dpi_annotate(struct dpi *d, const struct xdpi_flow_key *k, struct flow_reco
  * is freed. */
 void dpi_flow_end(struct dpi *d, const struct xdpi_flow_key *k);
 const struct dpi_stats *dpi_stats(const struct dpi *d);
+/* After dpi_payload: 1 and the verdict when that payload's flow has just
+ * given what the parsers want (classified, fields out), once per flow. */
+int dpi_take_verdict(struct dpi *d, struct xdpi_verdict *v);
 
 #endif

@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "dpi.h"
 #include "flowtab.h"
 #include "flowtrack.h"
 #include "output.h"
 #include "mem.h"
 #include "spsc.h"
+#include "transport.h"
 #include "util.h"
 
-#define EV_RING_BYTES (8u << 20)
+#define CTL_RING_BYTES (1u << 20)
 #define MAX_WORKERS 64
 
 enum { MSG_EVENT = 1, MSG_FLOW_DONE, MSG_STOP };
@@ -37,25 +40,47 @@ struct worker {
 	pthread_t th;
 	int started;
 	int index;
+	int nrings;             /* one per producer: ingestion threads, then control */
+	int verdict_fd;
 	const struct xdpi_config *cfg;
-	struct spsc ring;
+	struct spsc *rings;
 	struct flowtab *flows;  /* of struct flow_state */
 	struct ingest ingest;
 	struct dpi *dpi;        /* protocol parsers over the snippets, or NULL */
-	struct output *out;     /* their records, drained by the ingestion thread */
+	struct output *out;     /* their records, drained by the main thread */
+	struct xdpi_verdict vd;
 	_Atomic uint64_t state_full;
-	uint32_t unpublished;   /* producer side */
+	_Atomic uint64_t verdicts;
+	_Atomic uint64_t verdict_fail;
+	_Atomic uint64_t dpi_no_state;
+};
+
+/* One per ingestion thread: its own rings into the workers, its counters
+ * (published once per batch for the main thread to read). */
+struct ingester {
+	_Alignas(SPSC_CACHELINE) struct engine *e;
+	int idx;
+	int started;
+	pthread_t th;
+	struct transport_reader *rd;
+	uint64_t delivered, ring_full;
+	_Atomic uint64_t pub_delivered, pub_ring_full, pub_lost;
+	uint32_t unpublished[MAX_WORKERS];
 };
 
 struct engine {
 	const struct xdpi_config *cfg;
-	int n;
+	int n;                  /* workers */
+	int ningest;
+	int config_fd;
 	struct worker *w;
-	uint64_t delivered;     /* producer side */
-	uint64_t ring_full;
+	struct ingester *in;
+	_Atomic int ingest_stop;
+	uint32_t ctl_unpublished[MAX_WORKERS]; /* main thread's control rings */
+	uint32_t sample_log2, calm, sampling_changes;
+	uint64_t last_ring_full, last_delivered;
 };
 
-/* The i-th number of a comma-separated CPU list, or -1. */
 static int cpu_at(const char *list, int i)
 {
 	const char *p = list;
@@ -83,21 +108,10 @@ static int count_cpus(const char *list)
 	return list && *list ? n + 1 : 0;
 }
 
-void engine_place_thread(const struct xdpi_config *cfg, int i)
+static void apply_rt(const struct xdpi_config *cfg)
 {
-	static _Atomic int warned_pin, warned_rt;
+	static _Atomic int warned_rt;
 
-	if (cfg->cpus) {
-		int n = count_cpus(cfg->cpus), cpu = n ? cpu_at(cfg->cpus, i % n) : -1;
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		if (cpu >= 0)
-			CPU_SET(cpu, &set);
-		if ((cpu < 0 || pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) &&
-		    !atomic_exchange(&warned_pin, 1))
-			fprintf(stderr, "xdpi: warning: cannot pin threads to CPUs '%s'\n", cfg->cpus);
-	}
 	if (cfg->rt) {
 		struct sched_param sp = { .sched_priority = 10 };
 
@@ -106,6 +120,36 @@ void engine_place_thread(const struct xdpi_config *cfg, int i)
 			fprintf(stderr, "xdpi: warning: SCHED_FIFO refused (%s); running with the "
 				"normal scheduler\n", strerror(errno ? errno : EPERM));
 	}
+}
+
+static void pin_to(const struct xdpi_config *cfg, int cpu)
+{
+	static _Atomic int warned_pin;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0 && cpu < CPU_SETSIZE)
+		CPU_SET(cpu, &set);
+	if ((cpu < 0 || pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) &&
+	    !atomic_exchange(&warned_pin, 1))
+		fprintf(stderr, "xdpi: warning: cannot pin threads to CPUs '%s'\n", cfg->cpus);
+}
+
+void engine_place_thread(const struct xdpi_config *cfg, int i)
+{
+	if (cfg->cpus) {
+		int n = count_cpus(cfg->cpus);
+
+		pin_to(cfg, n ? cpu_at(cfg->cpus, i % n) : -1);
+	}
+	apply_rt(cfg);
+}
+
+void engine_pin_cpu(const struct xdpi_config *cfg, int cpu)
+{
+	if (cfg->cpus)
+		pin_to(cfg, cpu);
+	apply_rt(cfg);
 }
 
 static void handle_event(struct worker *w, const struct xdpi_event *e, uint32_t len)
@@ -135,10 +179,18 @@ static void handle_event(struct worker *w, const struct xdpi_event *e, uint32_t 
 	case XDPI_EV_SNIPPET:
 		fs->snippets[e->dir & 1]++;
 		fs->snippet_bytes[e->dir & 1] += e->len;
-		if (w->dpi && len >= sizeof(*e) + e->len)
-			dpi_payload(w->dpi, &e->key, flowtrack_flow_id(&e->key, fs->first_ns), e->dir,
-				    fs->first_dir, e->tcp_seq, e->tcp_flags,
-				    (const uint8_t *)e + sizeof(*e), e->len, e->ts_ns);
+		if (!w->dpi || len < sizeof(*e) + e->len)
+			break;
+		dpi_payload(w->dpi, &e->key, flowtrack_flow_id(&e->key, fs->first_ns), e->dir,
+			    fs->first_dir, e->tcp_seq, e->tcp_flags,
+			    (const uint8_t *)e + sizeof(*e), e->len, e->ts_ns);
+		/* Once per flow, not per packet: the kernel stops its snippets. */
+		if (w->verdict_fd >= 0 && dpi_take_verdict(w->dpi, &w->vd)) {
+			if (bpf_map_update_elem(w->verdict_fd, &e->key, &w->vd, BPF_ANY))
+				atomic_fetch_add_explicit(&w->verdict_fail, 1, memory_order_relaxed);
+			else
+				atomic_fetch_add_explicit(&w->verdicts, 1, memory_order_relaxed);
+		}
 		break;
 	case XDPI_EV_FLOW_END:
 		fs->ended[e->dir & 1] = 1;
@@ -148,47 +200,74 @@ static void handle_event(struct worker *w, const struct xdpi_event *e, uint32_t 
 	}
 }
 
+/* Up to a batch of one ring's messages; sets *stop on MSG_STOP. */
+static int worker_drain(struct worker *w, struct spsc *r, int *stop)
+{
+	int n = 0;
+
+	while (n < 256) {
+		uint32_t len, kind;
+		const void *m = spsc_peek(r, &len, &kind);
+
+		if (!m)
+			break;
+		if (kind == MSG_EVENT) {
+			handle_event(w, m, len);
+		} else if (kind == MSG_FLOW_DONE) {
+			if (w->dpi)
+				dpi_flow_end(w->dpi, m);
+			flowtab_remove(w->flows, m, NULL);
+		} else if (kind == MSG_STOP) {
+			*stop = 1;
+		}
+		spsc_consume(r);
+		n++;
+	}
+	if (n)
+		spsc_release(r);
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct timespec nap = { 0, 50000 };
 	unsigned idle = 0;
+	int stop = 0;
 
-	engine_place_thread(w->cfg, w->index + 1);
+	engine_place_thread(w->cfg, w->cfg->ingest_threads + w->index);
 	for (;;) {
-		uint32_t len, kind;
-		const void *m = spsc_peek(&w->ring, &len, &kind);
+		int got = 0;
 
-		if (!m) {
-			spsc_release(&w->ring);
-			output_flush(w->out);
-			if (++idle < 16)
-				sched_yield();
-			else
-				nanosleep(&nap, NULL);
+		for (int i = 0; i < w->nrings; i++)
+			got += worker_drain(w, &w->rings[i], &stop);
+		if (got) {
+			idle = 0;
 			continue;
 		}
-		idle = 0;
-		if (kind == MSG_EVENT)
-			handle_event(w, m, len);
-		else if (kind == MSG_FLOW_DONE) {
-			if (w->dpi)
-				dpi_flow_end(w->dpi, m);
-			flowtab_remove(w->flows, m, NULL);
-		}
-		spsc_consume(&w->ring);
-		if (kind == MSG_STOP) {
-			if (w->dpi)
-				dpi_flush_all(w->dpi);
-			dpi_thread_done();
-			output_flush(w->out);
-			spsc_release(&w->ring);
-			return NULL;
-		}
+		/* The ingestion threads stopped before MSG_STOP was sent, so
+		 * an empty pass after it means nothing is left anywhere. */
+		if (stop)
+			break;
+		output_flush(w->out);
+		if (w->dpi)
+			atomic_store_explicit(&w->dpi_no_state, dpi_stats(w->dpi)->no_state,
+					      memory_order_relaxed);
+		if (++idle < 16)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
 	}
+	if (w->dpi) {
+		dpi_flush_all(w->dpi);
+		atomic_store(&w->dpi_no_state, dpi_stats(w->dpi)->no_state);
+	}
+	dpi_thread_done();
+	output_flush(w->out);
+	return NULL;
 }
 
-struct engine *engine_new(const struct xdpi_config *cfg)
+struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int config_fd)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 	int n = cfg->workers > 0 ? cfg->workers : 1;
@@ -196,20 +275,38 @@ struct engine *engine_new(const struct xdpi_config *cfg)
 	if (!e)
 		return NULL;
 	e->cfg = cfg;
+	e->config_fd = config_fd;
 	e->n = n > MAX_WORKERS ? MAX_WORKERS : n;
+	e->ningest = cfg->ingest_threads > 0 ? cfg->ingest_threads : 1;
 	e->w = aligned_alloc(SPSC_CACHELINE, sizeof(*e->w) * (size_t)e->n);
-	if (!e->w)
+	e->in = aligned_alloc(SPSC_CACHELINE, sizeof(*e->in) * (size_t)e->ningest);
+	if (!e->w || !e->in)
 		goto fail;
 	memset(e->w, 0, sizeof(*e->w) * (size_t)e->n);
+	memset(e->in, 0, sizeof(*e->in) * (size_t)e->ningest);
+	for (int i = 0; i < e->ningest; i++) {
+		e->in[i].e = e;
+		e->in[i].idx = i;
+	}
 	for (int i = 0; i < e->n; i++) {
 		struct worker *w = &e->w[i];
-		void *buf = mem_alloc_big(EV_RING_BYTES);
 
-		if (!buf)
-			goto fail;
-		spsc_init(&w->ring, buf, EV_RING_BYTES);
 		w->index = i;
 		w->cfg = cfg;
+		w->verdict_fd = cfg->no_offload || cfg->no_dpi ? -1 : verdict_fd;
+		w->nrings = e->ningest + 1;
+		w->rings = aligned_alloc(SPSC_CACHELINE, sizeof(*w->rings) * (size_t)w->nrings);
+		if (!w->rings)
+			goto fail;
+		memset(w->rings, 0, sizeof(*w->rings) * (size_t)w->nrings);
+		for (int r = 0; r < w->nrings; r++) {
+			uint64_t bytes = r < e->ningest ? cfg->worker_ring_bytes : CTL_RING_BYTES;
+			void *buf = mem_alloc_big(bytes);
+
+			if (!buf)
+				goto fail;
+			spsc_init(&w->rings[r], buf, bytes);
+		}
 		w->ingest.snippet_max = cfg->snippet_bytes;
 		w->flows = flowtab_new(cfg->max_flows, sizeof(struct flow_state));
 		w->out = output_queue_new(4u << 20);
@@ -232,6 +329,13 @@ struct engine *engine_new(const struct xdpi_config *cfg)
 			goto fail;
 		e->w[i].started = 1;
 	}
+	e->sample_log2 = cfg->fixed_sampling ? (uint32_t)cfg->sampling_log2 : 0;
+	if (e->config_fd >= 0) {
+		struct xdpi_config_map c = { .sample_log2 = e->sample_log2 };
+		uint32_t zero = 0;
+
+		bpf_map_update_elem(e->config_fd, &zero, &c, BPF_ANY);
+	}
 	return e;
 fail:
 	fprintf(stderr, "xdpi: cannot start %d workers: %s\n", e->n, strerror(errno ? errno : ENOMEM));
@@ -244,9 +348,25 @@ static struct worker *owner(struct engine *e, const struct xdpi_flow_key *k)
 	return &e->w[flow_key_hash(k, 0) % (uint64_t)e->n];
 }
 
-int engine_ringbuf_cb(void *ctx, void *data, size_t len)
+static void ingest_publish(struct ingester *g)
 {
-	struct engine *e = ctx;
+	struct engine *e = g->e;
+
+	for (int i = 0; i < e->n; i++) {
+		if (g->unpublished[i]) {
+			spsc_publish(&e->w[i].rings[g->idx]);
+			g->unpublished[i] = 0;
+		}
+	}
+	atomic_store_explicit(&g->pub_delivered, g->delivered, memory_order_relaxed);
+	atomic_store_explicit(&g->pub_ring_full, g->ring_full, memory_order_relaxed);
+	atomic_store_explicit(&g->pub_lost, transport_reader_lost(g->rd), memory_order_relaxed);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct ingester *g = ctx;
+	struct engine *e = g->e;
 	const struct xdpi_event *ev = data;
 	struct worker *w;
 	void *slot;
@@ -254,26 +374,185 @@ int engine_ringbuf_cb(void *ctx, void *data, size_t len)
 	/* A record too short to name its flow still goes somewhere: worker 0
 	 * counts it as malformed. */
 	w = len >= sizeof(*ev) ? owner(e, &ev->key) : &e->w[0];
-	slot = spsc_claim(&w->ring, (uint32_t)len, MSG_EVENT);
+	slot = spsc_claim(&w->rings[g->idx], (uint32_t)len, MSG_EVENT);
 	if (!slot) {
-		e->ring_full++;
+		g->ring_full++;
 		return 0;
 	}
 	memcpy(slot, data, len);
-	e->delivered++;
-	if (++w->unpublished >= 64) {
-		spsc_publish(&w->ring);
-		w->unpublished = 0;
+	g->delivered++;
+	if (++g->unpublished[w->index] >= 64) {
+		spsc_publish(&w->rings[g->idx]);
+		g->unpublished[w->index] = 0;
 	}
 	return 0;
+}
+
+int engine_ingest_once(struct engine *e, int i, int timeout_ms)
+{
+	struct ingester *g = &e->in[i];
+	int n = timeout_ms ? transport_reader_poll(g->rd, timeout_ms) :
+			     transport_reader_consume(g->rd);
+
+	ingest_publish(g);
+	return n;
+}
+
+static void *ingest_main(void *arg)
+{
+	struct ingester *g = arg;
+	struct engine *e = g->e;
+	int warned = 0;
+
+	/* With one reader per CPU, the reader of CPU k's buffer runs on CPU k. */
+	if (e->ningest == libbpf_num_possible_cpus())
+		engine_pin_cpu(e->cfg, g->idx);
+	else
+		engine_place_thread(e->cfg, g->idx);
+	while (!atomic_load_explicit(&e->ingest_stop, memory_order_acquire)) {
+		int n = engine_ingest_once(e, g->idx, e->cfg->busy_poll ? 0 : 50);
+
+		if (n < 0 && !warned) {
+			fprintf(stderr, "xdpi: reading the event buffers failed: %s\n", strerror(-n));
+			warned = 1;
+		}
+		if (e->cfg->busy_poll && n <= 0)
+			__builtin_ia32_pause();
+	}
+	engine_ingest_once(e, g->idx, 0);
+	return NULL;
+}
+
+int engine_attach_ingest(struct engine *e, struct transport *t)
+{
+	for (int i = 0; i < e->ningest; i++) {
+		struct ingester *g = &e->in[i];
+
+		if (!g->rd)
+			g->rd = transport_reader_new(t, i, e->ningest, on_event, g);
+		if (!g->rd)
+			return -1;
+	}
+	return 0;
+}
+
+int engine_start_ingest(struct engine *e, struct transport *t)
+{
+	if (!transport_ncpus(t))
+		return 0;
+	if (engine_attach_ingest(e, t))
+		return -1;
+	for (int i = 0; i < e->ningest; i++) {
+		struct ingester *g = &e->in[i];
+
+		if (pthread_create(&g->th, NULL, ingest_main, g)) {
+			fprintf(stderr, "xdpi: cannot start an ingestion thread: %s\n", strerror(errno));
+			return -1;
+		}
+		g->started = 1;
+	}
+	return 0;
+}
+
+void engine_stop_ingest(struct engine *e)
+{
+	atomic_store_explicit(&e->ingest_stop, 1, memory_order_release);
+	for (int i = 0; i < e->ningest; i++) {
+		if (e->in[i].started) {
+			pthread_join(e->in[i].th, NULL);
+			e->in[i].started = 0;
+		}
+	}
 }
 
 void engine_publish(struct engine *e)
 {
 	for (int i = 0; i < e->n; i++) {
-		if (e->w[i].unpublished) {
-			spsc_publish(&e->w[i].ring);
-			e->w[i].unpublished = 0;
+		if (e->ctl_unpublished[i]) {
+			spsc_publish(&e->w[i].rings[e->ningest]);
+			e->ctl_unpublished[i] = 0;
+		}
+	}
+}
+
+uint32_t engine_next_sampling(uint32_t log2, double fill, uint64_t delivered,
+			      uint64_t dropped, uint32_t *calm)
+{
+	uint32_t step = 0;
+
+	if (dropped) {
+		/* Raise at once by what was missing: dropping 3 of 4 events
+		 * needs 1 in 4 more sampling, two steps. */
+		uint64_t total = delivered + dropped, kept = delivered ? delivered : 1;
+
+		while (step < 15 && (kept << step) < total)
+			step++;
+	} else if (fill > 0.5) {
+		step = 1;
+	}
+	if (step) {
+		*calm = 0;
+		return log2 + step < 15 ? log2 + step : 15;
+	}
+	if (fill < 0.1 && log2 > 0) {
+		/* Lower slowly: after three quiet intervals in a row. */
+		if (++*calm >= 3) {
+			*calm = 0;
+			return log2 - 1;
+		}
+		return log2;
+	}
+	*calm = 0;
+	return log2;
+}
+
+static uint64_t ring_full_total(struct engine *e)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < e->ningest; i++)
+		n += atomic_load_explicit(&e->in[i].pub_ring_full, memory_order_relaxed);
+	return n;
+}
+
+static uint64_t delivered_total(struct engine *e)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < e->ningest; i++)
+		n += atomic_load_explicit(&e->in[i].pub_delivered, memory_order_relaxed);
+	return n;
+}
+
+void engine_adapt(struct engine *e)
+{
+	uint64_t full = ring_full_total(e), delivered = delivered_total(e);
+	double fill = 0;
+	uint32_t next, zero = 0;
+
+	for (int i = 0; i < e->n; i++) {
+		for (int r = 0; r < e->ningest; r++) {
+			struct spsc *q = &e->w[i].rings[r];
+			uint64_t used = atomic_load_explicit(&q->head, memory_order_relaxed) -
+					atomic_load_explicit(&q->tail, memory_order_relaxed);
+			double f = (double)used / (double)q->size;
+
+			if (f > fill)
+				fill = f;
+		}
+	}
+	next = engine_next_sampling(e->sample_log2, fill, delivered - e->last_delivered,
+				    full - e->last_ring_full, &e->calm);
+	e->last_ring_full = full;
+	e->last_delivered = delivered;
+	if (e->cfg->fixed_sampling || e->config_fd < 0 || next == e->sample_log2)
+		return;
+	{
+		struct xdpi_config_map c = { .sample_log2 = next };
+
+		if (bpf_map_update_elem(e->config_fd, &zero, &c, BPF_ANY) == 0) {
+			e->sample_log2 = next;
+			e->sampling_changes++;
 		}
 	}
 }
@@ -281,29 +560,35 @@ void engine_publish(struct engine *e)
 void engine_flow_done(struct engine *e, const struct xdpi_flow_key *k)
 {
 	struct worker *w = owner(e, k);
-	void *slot = spsc_claim(&w->ring, sizeof(*k), MSG_FLOW_DONE);
+	void *slot = spsc_claim(&w->rings[e->ningest], sizeof(*k), MSG_FLOW_DONE);
 
 	/* If the ring is full the state stays until the table needs room;
 	 * nothing is counted twice either way. */
 	if (slot) {
 		memcpy(slot, k, sizeof(*k));
-		w->unpublished++;
+		if (++e->ctl_unpublished[w->index] >= 64) {
+			spsc_publish(&w->rings[e->ningest]);
+			e->ctl_unpublished[w->index] = 0;
+		}
 	}
 }
 
 void engine_stop(struct engine *e)
 {
+	engine_stop_ingest(e);
 	for (int i = 0; i < e->n; i++) {
 		struct worker *w = &e->w[i];
+		struct spsc *ctl = &w->rings[e->ningest];
 		struct timespec nap = { 0, 100000 };
 
 		if (!w->started)
 			continue;
-		while (!spsc_claim(&w->ring, 0, MSG_STOP)) {
-			spsc_publish(&w->ring);
+		while (!spsc_claim(ctl, 0, MSG_STOP)) {
+			spsc_publish(ctl);
 			nanosleep(&nap, NULL);
 		}
-		spsc_publish(&w->ring);
+		spsc_publish(ctl);
+		e->ctl_unpublished[i] = 0;
 		pthread_join(w->th, NULL);
 		w->started = 0;
 	}
@@ -322,10 +607,15 @@ void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stat
 {
 	memset(in, 0, sizeof(*in));
 	memset(st, 0, sizeof(*st));
-	st->delivered = e->delivered;
-	st->ring_full = e->ring_full;
+	for (int i = 0; i < e->ningest; i++) {
+		st->delivered += atomic_load_explicit(&e->in[i].pub_delivered, memory_order_relaxed);
+		st->ring_full += atomic_load_explicit(&e->in[i].pub_ring_full, memory_order_relaxed);
+		st->perf_lost += atomic_load_explicit(&e->in[i].pub_lost, memory_order_relaxed);
+	}
+	st->sampling = 1u << e->sample_log2;
+	st->sampling_changes = e->sampling_changes;
 	for (int i = 0; i < e->n; i++) {
-		const struct worker *w = &e->w[i];
+		struct worker *w = &e->w[i];
 
 		in->flow_start += w->ingest.st.flow_start;
 		in->flow_end += w->ingest.st.flow_end;
@@ -333,6 +623,10 @@ void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stat
 		in->snippet_bytes += w->ingest.st.snippet_bytes;
 		in->malformed += w->ingest.st.malformed;
 		st->state_full += atomic_load(&w->state_full);
+		st->verdicts += atomic_load(&w->verdicts);
+		st->verdict_fail += atomic_load(&w->verdict_fail);
+		st->dpi_no_state += atomic_load(&w->dpi_no_state);
+		st->sink_waits += output_waits(w->out);
 		st->flows_active += flowtab_count(w->flows);
 	}
 }
@@ -341,15 +635,24 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
-	if (e->w) {
+	if (e->w && e->in) {
 		engine_stop(e);
 		for (int i = 0; i < e->n; i++) {
-			dpi_free(e->w[i].dpi);
-			output_close(e->w[i].out);
-			flowtab_free(e->w[i].flows);
-			mem_free_big(e->w[i].ring.buf, EV_RING_BYTES);
+			struct worker *w = &e->w[i];
+
+			dpi_free(w->dpi);
+			output_close(w->out);
+			flowtab_free(w->flows);
+			for (int r = 0; w->rings && r < w->nrings; r++)
+				if (w->rings[r].buf)
+					mem_free_big(w->rings[r].buf, r < e->ningest ? e->cfg->worker_ring_bytes :
+									     CTL_RING_BYTES);
+			free(w->rings);
 		}
+		for (int i = 0; i < e->ningest; i++)
+			transport_reader_free(e->in[i].rd);
 	}
 	free(e->w);
+	free(e->in);
 	free(e);
 }

@@ -38,9 +38,33 @@ void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 			out->dir[d].tcp_flags |= v->dir[d].tcp_flags;
 			out->dir[d].snippets += v->dir[d].snippets;
 		}
+		/* TCP metrics: counters add up, handshake times are the earliest;
+		 * sequence state stays per copy (it means nothing merged). */
+		for (int d = 0; d < 2; d++) {
+			out->tcp[d].retrans += v->tcp[d].retrans;
+			out->tcp[d].ooo += v->tcp[d].ooo;
+			out->tcp[d].zero_win += v->tcp[d].zero_win;
+			out->tcp[d].rst += v->tcp[d].rst;
+		}
+		if (v->synack_ns && (!out->synack_ns || v->synack_ns < out->synack_ns))
+			out->synack_ns = v->synack_ns;
+		if (v->ack_ns && (!out->ack_ns || v->ack_ns < out->ack_ns))
+			out->ack_ns = v->ack_ns;
+		if (!(out->tcp_state & XDPI_TS_CLIENT))
+			out->tcp_state |= v->tcp_state & (XDPI_TS_CLIENT | XDPI_TS_CLIENT_HI);
 		have = 1;
 	}
 	out->seen = (uint8_t)have;
+	/* The SYN a round trip is measured from is the last one before the
+	 * SYN/ACK, which another CPU may have seen. */
+	for (int c = 0; c < ncpus; c++) {
+		const struct xdpi_flow_val *v =
+			(const void *)((const char *)percpu + (size_t)c * stride);
+
+		if (v->seen && v->syn_ns > out->syn_ns &&
+		    (!out->synack_ns || v->syn_ns <= out->synack_ns))
+			out->syn_ns = v->syn_ns;
+	}
 }
 
 /* ---- kernel map ---- */

@@ -12,6 +12,7 @@ struct track {
 	uint64_t rec_start_ns;   /* start of the record being built */
 	uint64_t base_pkts[2];   /* already exported by active-timeout records */
 	uint64_t base_bytes[2];
+	struct xdpi_tcp_dir base_tcp[2]; /* TCP counters already exported */
 	uint32_t seen_gen;
 };
 
@@ -126,6 +127,7 @@ static void active_record(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	for (int d = 0; d < 2; d++) {
 		t->base_pkts[d] = v->dir[d].pkts;
 		t->base_bytes[d] = v->dir[d].bytes;
+		t->base_tcp[d] = v->tcp[d];
 	}
 	t->rec_start_ns = v->last_ns;
 }
@@ -151,6 +153,35 @@ static int visit(const struct xdpi_flow_key *k, const struct xdpi_flow_val *v, v
 	p->key = *k;
 	p->reason = (enum end_reason)r;
 	return 0;
+}
+
+/* Handshake round trip half from two stamps, -1 without both in order. */
+static int64_t rtt_us(uint64_t from_ns, uint64_t to_ns)
+{
+	if (!from_ns || !to_ns || to_ns < from_ns)
+		return -1;
+	return (int64_t)((to_ns - from_ns) / 1000);
+}
+
+/* TCP metrics of the record: counters since the last active-timeout record
+ * (unsigned differences, so a wrapped 16-bit counter still subtracts). */
+static void tcp_metrics(struct flow_record *rec, const struct xdpi_flow_val *v,
+			const struct track *t, int fwd)
+{
+	int rev = fwd ^ 1;
+	const struct xdpi_tcp_dir *a = v->tcp, *b = t->base_tcp;
+
+	rec->has_tcp = 1;
+	rec->rtt_syn_us = rtt_us(v->syn_ns, v->synack_ns);
+	rec->rtt_ack_us = rtt_us(v->synack_ns, v->ack_ns);
+	rec->retrans_fwd = a[fwd].retrans - b[fwd].retrans;
+	rec->retrans_rev = a[rev].retrans - b[rev].retrans;
+	rec->ooo_fwd = a[fwd].ooo - b[fwd].ooo;
+	rec->ooo_rev = a[rev].ooo - b[rev].ooo;
+	rec->zero_win_fwd = (uint16_t)(a[fwd].zero_win - b[fwd].zero_win);
+	rec->zero_win_rev = (uint16_t)(a[rev].zero_win - b[rev].zero_win);
+	rec->rst_fwd = (uint16_t)(a[fwd].rst - b[fwd].rst);
+	rec->rst_rev = (uint16_t)(a[rev].rst - b[rev].rst);
 }
 
 static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
@@ -188,10 +219,15 @@ static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	rec.has_icmp = k->proto == XDPI_IPPROTO_ICMP || k->proto == XDPI_IPPROTO_ICMPV6;
 	rec.icmp_type = v->icmp_type;
 	rec.icmp_code = v->icmp_code;
+	if (k->proto == XDPI_IPPROTO_TCP)
+		tcp_metrics(&rec, v, t, fwd);
 	rec.start_ns = t->rec_start_ns + ft->o.clock_to_epoch_ns;
 	rec.end_ns = v->last_ns + ft->o.clock_to_epoch_ns;
 	rec.end_reason = r;
 	rec.ifname = ft->o.ifname;
+	rec.app_proto = v->app_proto;
+	if (ft->o.report_sampling)
+		rec.sampling = (uint16_t)(1u << (v->sample_log2 & 15));
 	if (ft->o.annotate)
 		ft->o.annotate(k, &rec, ft->o.annotate_arg);
 	output_flow(ft->out, &rec);

@@ -15,6 +15,7 @@ struct flowtrack_opts {
 	int64_t  clock_to_epoch_ns; /* added to store times for records */
 	uint32_t max_flows;
 	const char *ifname;
+	int report_sampling;        /* records carry the kernel's snippet sampling */
 	/* Called when a flow's last record is written (may be NULL). */
 	void (*on_export)(const struct xdpi_flow_key *k, void *arg);
 	void *on_export_arg;

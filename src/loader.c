@@ -11,6 +11,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "transport.h"
 #include "xdpi.skel.h"
 
 #ifndef BPF_TCX_INGRESS
@@ -158,7 +159,7 @@ struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 	}
 	skel->rodata->wakeup_bytes = cfg->ringbuf_bytes / 4;
 	if (bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows) ||
-	    bpf_map__set_max_entries(skel->maps.events, (uint32_t)cfg->ringbuf_bytes)) {
+	    transport_prepare(skel, cfg)) {
 		fprintf(stderr, "xdpi: cannot size the BPF maps\n");
 		goto fail;
 	}

@@ -53,6 +53,7 @@ size_t record_size(enum record_type t)
 	case REC_TLS: return sizeof(struct tls_record);
 	case REC_HTTP: return sizeof(struct http_record);
 	case REC_QUIC: return sizeof(struct quic_record);
+	case REC_SSH: return sizeof(struct ssh_record);
 	}
 	return 0;
 }
@@ -182,4 +183,9 @@ int output_close(struct output *o)
 	free(o->iobuf);
 	free(o);
 	return rc;
+}
+
+uint64_t output_waits(const struct output *o)
+{
+	return o->waits;
 }

@@ -22,6 +22,8 @@ int output_drain(struct output *q, struct output *sink);
 /* Pushes buffered records out (once per poll in `run`). */
 int output_flush(struct output *o);
 uint64_t output_records(const struct output *o);
+/* Times a queue front found its ring full and waited for the sink. */
+uint64_t output_waits(const struct output *o);
 /* Flushes and closes; returns -1 if any write failed. */
 int output_close(struct output *o);
 

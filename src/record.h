@@ -51,8 +51,18 @@ struct flow_record {
 	enum end_reason end_reason;
 	const char *ifname;
 	uint8_t app_proto;      /* enum app_proto, from the parsers */
+	uint16_t sampling;      /* live: snippets taken from 1 in N flows; 0: n/a */
 	char sni[REC_NAME];     /* TLS/QUIC server name, "" if none */
 	char host[REC_NAME];    /* HTTP Host, "" if none */
+	/* TCP metrics (has_tcp: a TCP flow). Counters per direction cover the
+	 * record's interval; round trips in microseconds, -1 unknown. */
+	uint8_t  has_tcp;
+	int64_t  rtt_syn_us;    /* SYN -> SYN/ACK */
+	int64_t  rtt_ack_us;    /* SYN/ACK -> client's ACK */
+	uint32_t retrans_fwd, retrans_rev;
+	uint32_t ooo_fwd, ooo_rev;
+	uint32_t zero_win_fwd, zero_win_rev;
+	uint32_t rst_fwd, rst_rev;
 };
 
 struct dns_answer_rec {
@@ -124,7 +134,22 @@ struct quic_record {
 	char ja4[40];
 };
 
-enum record_type { REC_FLOW = 1, REC_DNS, REC_TLS, REC_HTTP, REC_QUIC };
+/* One side's SSH identification string; proto "" when none was seen. */
+struct ssh_ident {
+	char proto[32];          /* "2.0" (cut if longer) */
+	char software[REC_NAME];
+	char comments[REC_NAME];
+};
+
+/* Both banners of an SSH connection; client is the flow's first-packet
+ * side. */
+struct ssh_record {
+	uint64_t flow_id;
+	uint64_t ts_ns;          /* of the first banner seen */
+	struct ssh_ident client, server;
+};
+
+enum record_type { REC_FLOW = 1, REC_DNS, REC_TLS, REC_HTTP, REC_QUIC, REC_SSH };
 
 struct record {
 	enum record_type type;
@@ -134,6 +159,7 @@ struct record {
 		struct tls_record tls;
 		struct http_record http;
 		struct quic_record quic;
+		struct ssh_record ssh;
 	};
 };
 

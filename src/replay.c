@@ -1,6 +1,7 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,15 @@
 #include "loader.h"
 #include "xdpi/flow.h"
 #include "stats.h"
+#include "transport.h"
 #include "xdpi.skel.h"
 
 #define REPLAY_MAX (256 * 1024)
 
 struct replay {
 	struct xdpi_bpf *skel;
-	struct ring_buffer *rb;
+	struct transport *tp;
+	struct transport_reader *rd;
 	int prog_fd;
 	uint8_t *buf;
 	uint64_t too_short;  /* frames under an Ethernet header: test_run refuses them */
@@ -33,6 +36,19 @@ struct replay *replay_open(const struct xdpi_config *cfg, struct ingest *ingest)
 
 	if (!r)
 		return NULL;
+	/* One CPU for the whole capture: every flow then lives in one per-CPU
+	 * copy, whose TCP sequence tracking sees all its packets, as the
+	 * user-space path does. */
+	{
+		cpu_set_t set;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&set);
+		if (cpu >= 0) {
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+	}
 	r->buf = malloc(REPLAY_MAX + sizeof(struct xdpi_replay_meta));
 	r->skel = loader_load(cfg, 1);
 	if (!r->buf || !r->skel)
@@ -42,12 +58,10 @@ struct replay *replay_open(const struct xdpi_config *cfg, struct ingest *ingest)
 	r->percpu = calloc((size_t)(r->ncpus > 0 ? r->ncpus : 1), (sizeof(struct xdpi_flow_val) + 7) & ~(size_t)7);
 	if (!r->percpu)
 		goto fail;
-	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), ingest_ringbuf_cb,
-				 ingest, NULL);
-	if (!r->rb) {
-		fprintf(stderr, "xdpi: cannot open the event ring buffer: %s\n", strerror(errno));
+	r->tp = transport_open(r->skel, cfg);
+	r->rd = r->tp ? transport_reader_new(r->tp, 0, 1, ingest_ringbuf_cb, ingest) : NULL;
+	if (!r->rd)
 		goto fail;
-	}
 	return r;
 fail:
 	replay_close(r);
@@ -111,7 +125,7 @@ void replay_feed_dpi(struct replay *r, struct dpi *d, const uint8_t *frame, uint
 
 void replay_drain(struct replay *r)
 {
-	ring_buffer__consume(r->rb);
+	transport_reader_consume(r->rd);
 }
 
 int replay_flows_fd(const struct replay *r)
@@ -136,7 +150,8 @@ void replay_close(struct replay *r)
 {
 	if (!r)
 		return;
-	ring_buffer__free(r->rb);
+	transport_reader_free(r->rd);
+	transport_close(r->tp);
 	free(r->percpu);
 	if (r->skel)
 		loader_close(r->skel);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +20,7 @@
 #include "loader.h"
 #include "output.h"
 #include "stats.h"
+#include "transport.h"
 #include "util.h"
 #include "xdpi.skel.h"
 
@@ -81,9 +83,40 @@ static void publish(const char *dir, const char *ifname, const struct snapshot *
 		rename(tmp, path);
 }
 
+struct run_ctx {
+	struct engine *eng;
+	int verdict_fd;
+	struct xdpi_verdict vd;
+	int had_verdict;    /* the flow just annotated has a verdict entry */
+};
+
+/* Live flow records carry what the workers found: the kernel copied the
+ * classification into the flow entry, and the verdict names the server. A
+ * flow that ended before the kernel saw its verdict has it only here. */
+static void annotate(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
+{
+	struct run_ctx *rc = arg;
+
+	rc->had_verdict = 0;
+	if (rc->verdict_fd < 0 || bpf_map_lookup_elem(rc->verdict_fd, k, &rc->vd))
+		return;
+	rc->had_verdict = 1;
+	if (!r->app_proto)
+		r->app_proto = rc->vd.app_proto;
+	if (r->app_proto == APP_HTTP)
+		snprintf(r->host, sizeof(r->host), "%s", rc->vd.name);
+	else
+		snprintf(r->sni, sizeof(r->sni), "%s", rc->vd.name);
+}
+
 static void flow_done(const struct xdpi_flow_key *k, void *arg)
 {
-	engine_flow_done(arg, k);
+	struct run_ctx *rc = arg;
+
+	if (rc->had_verdict)
+		bpf_map_delete_elem(rc->verdict_fd, k);
+	rc->had_verdict = 0;
+	engine_flow_done(rc->eng, k);
 }
 
 int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *state_dir)
@@ -92,12 +125,13 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	struct snapshot snap;
 	struct engine *eng = NULL;
 	struct xdpi_bpf *skel = NULL;
-	struct ring_buffer *rb = NULL;
+	struct transport *tp = NULL;
+	struct run_ctx rctx = { .verdict_fd = -1 };
 	struct flowstore *store = NULL;
 	struct flowtrack *ft = NULL;
 	struct output *out = NULL;
 	uint64_t start, next_tick, next_stats, deadline;
-	int ifindex, rc = 1, err;
+	int ifindex, rc = 1;
 	char path[512];
 
 	if (loader_check_privileges("run"))
@@ -114,13 +148,17 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	out = output_open(cfg->out_path);
 	if (!out)
 		goto cleanup;
-	eng = engine_new(cfg);
-	if (!eng)
+	tp = transport_open(skel, cfg);
+	if (!tp)
 		goto cleanup;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), engine_ringbuf_cb, eng, NULL);
+	rctx.verdict_fd = bpf_map__fd(skel->maps.verdicts);
+	eng = engine_new(cfg, rctx.verdict_fd, bpf_map__fd(skel->maps.config));
+	if (!eng || engine_start_ingest(eng, tp))
+		goto cleanup;
+	rctx.eng = eng;
 	store = flowstore_kernel_new(bpf_map__fd(skel->maps.flows), 4096);
-	if (!rb || !store) {
-		fprintf(stderr, "xdpi: cannot set up event and flow readers: %s\n", strerror(errno));
+	if (!store) {
+		fprintf(stderr, "xdpi: cannot set up the flow map reader: %s\n", strerror(errno));
 		goto cleanup;
 	}
 	{
@@ -129,7 +167,9 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 			.close_grace_ns = cfg->close_grace_ns,
 			.clock_to_epoch_ns = (int64_t)(real_ns() - mono_ns()),
 			.max_flows = cfg->max_flows, .ifname = cfg->ifname,
-			.on_export = flow_done, .on_export_arg = eng,
+			.on_export = flow_done, .on_export_arg = &rctx,
+			.annotate = annotate, .annotate_arg = &rctx,
+			.report_sampling = cfg->transport != XDPI_TRANSPORT_NONE,
 		};
 		ft = flowtrack_new(&fo, store, out);
 		if (!ft) {
@@ -138,7 +178,6 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		}
 	}
 	install_signals();
-	engine_place_thread(cfg, 0);
 	if (loader_attach(skel, cfg, ifindex, &att))
 		goto cleanup;
 	if (!cfg->quiet)
@@ -154,20 +193,14 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	next_stats = cfg->stats_ns ? start + cfg->stats_ns : UINT64_MAX;
 	deadline = cfg->duration_ns ? start + cfg->duration_ns : UINT64_MAX;
 	while (!stop_requested) {
+		struct timespec nap = { 0, 20 * 1000 * 1000 };
 		uint64_t now;
 
-		/* The kernel skips wake-ups until a watermark, so the timeout is
-		 * the normal way out of the poll: drain whatever is queued. */
-		err = ring_buffer__poll(rb, 100);
-		if (err >= 0)
-			err = ring_buffer__consume(rb);
+		/* Ingestion threads read the events; this thread moves records
+		 * to the sink, expires flows and keeps the counters. */
+		nanosleep(&nap, NULL);
 		engine_publish(eng);
 		engine_drain(eng, out);
-		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "xdpi: reading the event ring buffer failed: %s\n",
-				strerror(-err));
-			break;
-		}
 		now = mono_ns();
 		if (now >= next_tick) {
 			if (flowtrack_tick(ft, now))
@@ -175,6 +208,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 					strerror(errno));
 			next_tick = now + cfg->poll_ns;
 			engine_publish(eng);
+			engine_adapt(eng);
 			output_flush(out);
 			snapshot(&snap, skel, eng);
 			publish(state_dir, cfg->ifname, &snap, ft);
@@ -192,7 +226,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 
 	/* Detach first: from here the counters can only be read, not grow. */
 	loader_detach(&att);
-	ring_buffer__consume(rb);
+	engine_stop_ingest(eng);
 	engine_publish(eng);
 	if (flowtrack_tick(ft, mono_ns()) || flowtrack_flush(ft))
 		fprintf(stderr, "xdpi: reading the flow map at exit failed: %s\n", strerror(errno));
@@ -221,8 +255,8 @@ cleanup:
 	flowtrack_free(ft);
 	if (store)
 		store->destroy(store);
-	ring_buffer__free(rb);
 	engine_free(eng);
+	transport_close(tp);
 	loader_close(skel);
 	return rc;
 }

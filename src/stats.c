@@ -33,6 +33,9 @@ static const char *const names[XDPI_C__MAX] = {
 	[XDPI_C_TCP_FIN_NO_ACK] = "tcp_fin_no_ack",
 	[XDPI_C_IPV6_EXT_LIMIT] = "ipv6_ext_header_limit",
 	[XDPI_C_IP_FRAGMENTS] = "ip_fragments",
+	[XDPI_C_EV_BYTES] = "event_bytes",
+	[XDPI_C_FLOWS_OFFLOADED] = "flows_offloaded",
+	[XDPI_C_FLOWS_SAMPLED_OUT] = "flows_sampled_out",
 };
 
 const char *counter_name(enum xdpi_counter c)
@@ -103,8 +106,18 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 			seen == written ? "" : " (in flight or unaccounted: see below)",
 			(unsigned long long)es->state_full);
 		if (seen != written)
-			fprintf(f, "  event path: %lld events not yet read from the ring buffer\n",
+			fprintf(f, "  event path: %lld events not yet read from the event buffers\n",
 				(long long)(written - seen));
+		fprintf(f, "  inspection: %llu payloads without inspection state (pool full), "
+			"%llu waits for the record sink; %llu flows offloaded to the kernel "
+			"(%llu refused, map full); snippets from 1 in %u new flows "
+			"(%u changes)\n",
+			(unsigned long long)es->dpi_no_state, (unsigned long long)es->sink_waits,
+			(unsigned long long)es->verdicts, (unsigned long long)es->verdict_fail,
+			es->sampling, es->sampling_changes);
+		if (es->perf_lost)
+			fprintf(f, "  perf buffers reported %llu records lost (in events lost above)\n",
+				(unsigned long long)es->perf_lost);
 	}
 	fprintf(f, "  anomalies:");
 	for (int i = XDPI_ANOMALY_FIRST; i <= XDPI_ANOMALY_LAST; i++)
@@ -154,9 +167,14 @@ int stats_write_json(const char *path, const uint64_t *c, const struct ingest_st
 		rss_anon_kb());
 	if (es)
 		fprintf(f, ",\"ev_delivered\":%llu,\"ev_ring_full\":%llu,"
-			"\"ev_state_full\":%llu,\"flows_with_state\":%llu",
+			"\"ev_state_full\":%llu,\"flows_with_state\":%llu,\"ev_perf_lost\":%llu,"
+			"\"dpi_no_state\":%llu,\"sink_waits\":%llu,\"verdicts\":%llu,"
+			"\"verdicts_refused\":%llu,\"sampling\":%u,\"sampling_changes\":%u",
 			(unsigned long long)es->delivered, (unsigned long long)es->ring_full,
-			(unsigned long long)es->state_full, (unsigned long long)es->flows_active);
+			(unsigned long long)es->state_full, (unsigned long long)es->flows_active,
+			(unsigned long long)es->perf_lost, (unsigned long long)es->dpi_no_state,
+			(unsigned long long)es->sink_waits, (unsigned long long)es->verdicts,
+			(unsigned long long)es->verdict_fail, es->sampling, es->sampling_changes);
 	fprintf(f, "}\n");
 	return fclose(f) ? -errno : 0;
 }

@@ -21,6 +21,7 @@ static void event(struct upath *u, uint32_t type, const struct xdpi_flow_key *k,
 	e.dir = dir;
 	e.tcp_flags = p->tcp_flags;
 	u->counters[type == XDPI_EV_FLOW_START ? XDPI_C_EV_START : XDPI_C_EV_END]++;
+	u->counters[XDPI_C_EV_BYTES] += sizeof(e);
 	ingest_event(u->ingest, &e, sizeof(e));
 }
 
@@ -48,6 +49,7 @@ static void snippet(struct upath *u, const uint8_t *frame, const struct xdpi_flo
 	e.hdr.pkt_index = index;
 	memcpy(e.data, frame + p->payload_off, len);
 	u->counters[XDPI_C_EV_SNIPPET]++;
+	u->counters[XDPI_C_EV_BYTES] += sizeof(e.hdr) + len;
 	ingest_event(u->ingest, &e, sizeof(e.hdr) + len);
 }
 

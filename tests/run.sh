@@ -68,6 +68,10 @@ step "captures vs truth, read vs read --kernel" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap
 step "protocol records vs truth (dns, tls, http, quic)" \
 	python3 tests/captures/check_dpi.py --pcaps ../shared/pcap
+step "TCP metrics vs truth (retransmissions, out-of-order, zero windows, resets)" \
+	python3 tests/captures/check_tcp.py --pcaps ../shared/pcap
+step "ssh records vs tcpdump banners" \
+	python3 tests/captures/check_ssh.py --pcaps ../shared/pcap
 step "benchmark captures vs truth" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap/bench
 for t in tests/integration/*.sh; do

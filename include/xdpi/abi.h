@@ -39,6 +39,24 @@ struct xdpi_dir_stats {
 	__u8  _pad[6];
 };
 
+/* TCP metrics of one direction (xdpi_tcp_track in flow.h). The sequence
+ * state is per copy; user space merges only the counters. */
+struct xdpi_tcp_dir {
+	__u32 next_seq;  /* highest seq + length seen: the next byte expected */
+	__u32 next_t;    /* when next_seq last moved, in 1024 ns units (wraps) */
+	__u32 hole_lo;   /* latest gap [hole_lo, hole_hi) before next_seq; */
+	__u32 hole_hi;   /* none when equal */
+	__u32 retrans;   /* segments resending sequence space already seen */
+	__u32 ooo;       /* segments filling the gap soon after it opened */
+	__u16 zero_win;  /* window 0 without SYN, FIN or RST */
+	__u16 rst;       /* segments with RST */
+};
+
+#define XDPI_TS_SEQ0       0x01 /* tcp[0].next_seq is set */
+#define XDPI_TS_SEQ1       0x02 /* tcp[1].next_seq is set */
+#define XDPI_TS_CLIENT     0x04 /* the client direction is known ... */
+#define XDPI_TS_CLIENT_HI  0x08 /* ... and it is XDPI_DIR_HI_LO */
+
 /* Flow map value; one per CPU (LRU per-CPU hash), merged by user space. */
 struct xdpi_flow_val {
 	__u64 first_ns;
@@ -53,6 +71,14 @@ struct xdpi_flow_val {
 	__u8  offloaded;   /* verdict taken: no more snippets for this flow */
 	__u8  sample_log2; /* snippets sampled 1 in 2^n flows when created */
 	__u8  sampled_out; /* this flow fell outside the sample: no snippets */
+	struct xdpi_tcp_dir tcp[2]; /* indexed by enum xdpi_dir */
+	/* Handshake times; 0 when not seen. Times, not durations, so that
+	 * copies on different CPUs merge: user space takes the differences. */
+	__u64 syn_ns;      /* latest SYN (no ACK) before the first SYN/ACK */
+	__u64 synack_ns;   /* first SYN/ACK */
+	__u64 ack_ns;      /* first ACK without SYN or RST from the client */
+	__u8  tcp_state;   /* XDPI_TS_* bits */
+	__u8  _pad_tcp[7];
 };
 
 enum xdpi_event_type {
@@ -78,6 +104,31 @@ struct xdpi_event {
 struct xdpi_snippet_event {
 	struct xdpi_event hdr;
 	__u8 data[XDPI_SNIPPET_MAX];
+};
+
+/* How events reach user space (rodata `transport`). */
+enum xdpi_transport {
+	XDPI_TRANSPORT_RINGBUF = 0, /* one BPF ring buffer per CPU (array of maps) */
+	XDPI_TRANSPORT_PERFBUF = 1, /* per-CPU perf event array */
+	XDPI_TRANSPORT_NONE    = 2, /* no events: flows by map polling only */
+};
+
+#define XDPI_MAX_CPUS 256 /* ring buffers the array of maps can hold */
+
+/* User space's word on a flow (map `verdicts`, keyed by the flow key):
+ * inspection is over, the kernel stops sending snippets and keeps the
+ * classification in the flow entry. `name` (SNI or HTTP host) is for the
+ * flow record; the kernel reads only app_proto. */
+struct xdpi_verdict {
+	__u8 app_proto;
+	__u8 _pad[7];
+	char name[256];
+};
+
+/* Run-time settings the engine changes while running (map `config`, key 0). */
+struct xdpi_config_map {
+	__u32 sample_log2;  /* snippets from 1 in 2^n new flows */
+	__u32 _pad;
 };
 
 /* Replay metadata placed before the packet by BPF_PROG_TEST_RUN. */
@@ -112,6 +163,9 @@ enum xdpi_counter {
 	XDPI_C_TCP_FIN_NO_ACK,
 	XDPI_C_IPV6_EXT_LIMIT,  /* more extension headers than the parser follows */
 	XDPI_C_IP_FRAGMENTS,    /* informational: fragments seen */
+	XDPI_C_EV_BYTES,        /* bytes of events written to the transport */
+	XDPI_C_FLOWS_OFFLOADED, /* flow copies that took a verdict: no more snippets */
+	XDPI_C_FLOWS_SAMPLED_OUT, /* flow copies left out of snippet sampling */
 	XDPI_C__MAX
 };
 
@@ -126,9 +180,12 @@ struct xdpi_counters {
 
 _Static_assert(sizeof(struct xdpi_flow_key) == 40, "flow key ABI");
 _Static_assert(sizeof(struct xdpi_dir_stats) == 24, "dir stats ABI");
-_Static_assert(sizeof(struct xdpi_flow_val) == 72, "flow value ABI");
+_Static_assert(sizeof(struct xdpi_tcp_dir) == 28, "tcp dir ABI");
+_Static_assert(sizeof(struct xdpi_flow_val) == 160, "flow value ABI");
 _Static_assert(sizeof(struct xdpi_event) == 72, "event header ABI");
 _Static_assert(sizeof(struct xdpi_replay_meta) == 16, "replay meta ABI");
+_Static_assert(sizeof(struct xdpi_verdict) == 264, "verdict ABI");
+_Static_assert(sizeof(struct xdpi_config_map) == 8, "config ABI");
 _Static_assert(sizeof(struct xdpi_counters) == 8 * XDPI_C__MAX, "counters ABI");
 
 #endif

@@ -121,6 +121,13 @@ struct xdpi_pkt {
 	__u32 payload_len;  /* ... and captured length, bounded by the IP length */
 	__u32 tcp_seq;      /* host order */
 	__u32 anomalies;    /* XDPI_ANOM() bits */
+	/* TCP segment, valid when has_tcp_seg: the whole fixed header was
+	 * captured and its data offset fits the IP length. tcp_len is the
+	 * payload length the IP header states, whatever the capture cut. */
+	__u32 tcp_len;
+	__u16 tcp_win;      /* host order, unscaled */
+	__u8  has_tcp_seg;
+	__u8  _pad_tcp;
 };
 
 struct hdr_cursor {
@@ -532,7 +539,8 @@ static __always_inline void parse_tcp(struct hdr_cursor *c, void *frame, void *e
 				      void *l4_end, struct xdpi_pkt *p)
 {
 	struct xdpi_tcp_hdr *th = c->pos;
-	__u32 doff;
+	__u32 doff, hdr_end;
+	__u64 ip_end;
 
 	if (!xdpi_has(th, end, 4) || (void *)th + 4 > l4_end) {
 		p->anomalies |= XDPI_ANOM(XDPI_C_TRUNC_L4);
@@ -552,10 +560,19 @@ static __always_inline void parse_tcp(struct hdr_cursor *c, void *frame, void *e
 		return;
 	}
 	p->tcp_seq = xdpi_ntohl(th->seq);
+	p->tcp_win = xdpi_ntohs(th->window);
 	doff = (th->doff_res >> 4) * 4;
 	if (doff < sizeof(*th)) {
 		p->anomalies |= XDPI_ANOM(XDPI_C_BAD_TCP_DOFF);
 		return;
+	}
+	/* Segment length from the IP length, so a snap length does not make
+	 * a full segment look short to the sequence tracking (flow.h). */
+	hdr_end = (__u32)((void *)th - frame) + doff;
+	ip_end = (__u64)p->l3_off + p->ip_len;
+	if (hdr_end <= ip_end) {
+		p->tcp_len = (__u32)(ip_end - hdr_end);
+		p->has_tcp_seg = 1;
 	}
 	if (!xdpi_has(th, end, doff) || (void *)th + doff > l4_end) {
 		/* Past the captured bytes of a longer packet: cut short; past

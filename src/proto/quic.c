@@ -4,11 +4,10 @@
  * the packet length that initial_header() validated. */
 #include "proto/quic.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 #define SALT_LEN     20
@@ -75,87 +74,96 @@ static const struct version *version_get(uint32_t v)
 	return NULL;
 }
 
-/* ---- per-thread OpenSSL contexts ---- */
+/* ---- crypto state ---- */
 
-struct qstate {
+/* AES through OpenSSL contexts that are bound to their cipher once and
+ * only re-keyed afterwards (re-keying AES allocates nothing in OpenSSL 3);
+ * HMAC-SHA256 for HKDF with src/proto/hash.c, since OpenSSL's HMAC
+ * allocates on every init with a key. */
+struct quic_crypto {
 	EVP_CIPHER_CTX *gcm;         /* AES-128-GCM, rekeyed per packet */
 	EVP_CIPHER_CTX *ecb;         /* AES-128-ECB, the header protection mask */
-	EVP_MAC_CTX *hmac;           /* HMAC-SHA256 for HKDF */
 	uint8_t plain[MAX_PACKET];
 };
 
-static _Thread_local struct qstate *qs;
+/* The state of callers that do not bring their own. */
+static _Thread_local struct quic_crypto *qs;
 
-static void state_free(struct qstate *s)
+void quic_crypto_free(struct quic_crypto *s)
 {
+	if (!s)
+		return;
 	EVP_CIPHER_CTX_free(s->gcm);
 	EVP_CIPHER_CTX_free(s->ecb);
-	EVP_MAC_CTX_free(s->hmac);
 	free(s);
 }
 
-static int state_init(struct qstate *s)
+struct quic_crypto *quic_crypto_new(void)
 {
-	static char sha256[] = "SHA256";
-	OSSL_PARAM params[2] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	struct quic_crypto *s = calloc(1, sizeof(*s));
 
-	s->gcm = EVP_CIPHER_CTX_new();
-	s->ecb = EVP_CIPHER_CTX_new();
-	s->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	EVP_MAC_free(mac);      /* the context keeps its own reference */
-	/* Ciphers are bound once; later inits pass only key and IV, so no
-	 * per-packet fetch or allocation. */
-	return s->gcm && s->ecb && s->hmac &&
-	       EVP_DecryptInit_ex(s->gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) &&
-	       EVP_EncryptInit_ex(s->ecb, EVP_aes_128_ecb(), NULL, NULL, NULL) &&
-	       EVP_CIPHER_CTX_set_padding(s->ecb, 0) &&
-	       EVP_MAC_CTX_set_params(s->hmac, params) ? 0 : -1;
-}
-
-static struct qstate *state(void)
-{
-	struct qstate *s;
-
-	if (qs)
-		return qs;
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	if (state_init(s)) {
-		state_free(s);
+	s->gcm = EVP_CIPHER_CTX_new();
+	s->ecb = EVP_CIPHER_CTX_new();
+	/* Ciphers are bound once; later inits pass only key and IV, so no
+	 * per-packet fetch or allocation. */
+	if (!s->gcm || !s->ecb ||
+	    !EVP_DecryptInit_ex(s->gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) ||
+	    !EVP_EncryptInit_ex(s->ecb, EVP_aes_128_ecb(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_set_padding(s->ecb, 0)) {
+		quic_crypto_free(s);
 		return NULL;
 	}
-	qs = s;
 	return s;
+}
+
+static struct quic_crypto *state(void)
+{
+	if (!qs)
+		qs = quic_crypto_new();
+	return qs;
 }
 
 void quic_thread_cleanup(void)
 {
-	if (qs)
-		state_free(qs);
+	quic_crypto_free(qs);
 	qs = NULL;
 }
 
-/* ---- key derivation (RFC 9001 5.2, RFC 8446 7.1) ---- */
+/* ---- key derivation (RFC 9001 5.2, RFC 8446 7.1, RFC 2104, RFC 5869) ---- */
 
-static int hmac(struct qstate *s, const uint8_t *key, size_t klen,
-		const uint8_t *data, size_t dlen, uint8_t out[SECRET_LEN])
+#define HMAC_BLOCK 64
+
+static void hmac(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
+		 uint8_t out[SECRET_LEN])
 {
-	size_t n = 0;
+	uint8_t k[HMAC_BLOCK] = { 0 }, pad[HMAC_BLOCK], inner[SECRET_LEN];
+	struct sha256_ctx c;
 
-	return EVP_MAC_init(s->hmac, key, klen, NULL) &&
-	       EVP_MAC_update(s->hmac, data, dlen) &&
-	       EVP_MAC_final(s->hmac, out, &n, SECRET_LEN) && n == SECRET_LEN ? 0 : -1;
+	if (klen > HMAC_BLOCK)
+		sha256(key, klen, k);
+	else
+		memcpy(k, key, klen);
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&c);
+	sha256_update(&c, pad, HMAC_BLOCK);
+	if (dlen)               /* an empty DCID may come as NULL */
+		sha256_update(&c, data, dlen);
+	sha256_final(&c, inner);
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&c);
+	sha256_update(&c, pad, HMAC_BLOCK);
+	sha256_update(&c, inner, SECRET_LEN);
+	sha256_final(&c, out);
 }
 
 /* HKDF-Expand-Label with an empty context; every output here fits in the
  * first HMAC block. */
-static int expand_label(struct qstate *s, const uint8_t prk[SECRET_LEN], const char *label,
-			uint8_t *out, size_t n)
+static void expand_label(const uint8_t prk[SECRET_LEN], const char *label, uint8_t *out,
+			 size_t n)
 {
 	uint8_t info[32], md[SECRET_LEN];
 	size_t ll = strlen(label), i = 0;
@@ -169,33 +177,30 @@ static int expand_label(struct qstate *s, const uint8_t prk[SECRET_LEN], const c
 	i += ll;
 	info[i++] = 0;          /* context length */
 	info[i++] = 1;          /* block counter */
-	if (hmac(s, prk, SECRET_LEN, info, i, md))
-		return -1;
+	hmac(prk, SECRET_LEN, info, i, md);
 	memcpy(out, md, n);
-	return 0;
 }
 
-static int derive_keys(struct qstate *s, const struct version *v, const uint8_t *dcid,
-		       size_t dcid_len, struct quic_keys *out)
+static void derive_keys(const struct version *v, const uint8_t *dcid, size_t dcid_len,
+			struct quic_keys *out)
 {
 	uint8_t initial[SECRET_LEN], client[SECRET_LEN];
 
-	return hmac(s, v->salt, SALT_LEN, dcid, dcid_len, initial) ||
-	       expand_label(s, initial, "client in", client, SECRET_LEN) ||
-	       expand_label(s, client, v->key_label, out->key, sizeof(out->key)) ||
-	       expand_label(s, client, v->iv_label, out->iv, sizeof(out->iv)) ||
-	       expand_label(s, client, v->hp_label, out->hp, sizeof(out->hp)) ? -1 : 0;
+	hmac(v->salt, SALT_LEN, dcid, dcid_len, initial); /* HKDF-Extract */
+	expand_label(initial, "client in", client, SECRET_LEN);
+	expand_label(client, v->key_label, out->key, sizeof(out->key));
+	expand_label(client, v->iv_label, out->iv, sizeof(out->iv));
+	expand_label(client, v->hp_label, out->hp, sizeof(out->hp));
 }
 
 int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, struct quic_keys *out)
 {
 	const struct version *v = version_get(version);
-	struct qstate *s;
 
 	if (!v || dcid_len > QUIC_MAX_CID || (!dcid && dcid_len))
 		return -1;
-	s = state();
-	return s ? derive_keys(s, v, dcid, dcid_len, out) : -1;
+	derive_keys(v, dcid, dcid_len, out);
+	return 0;
 }
 
 /* ---- bounded reader ---- */
@@ -293,7 +298,7 @@ struct hp_result {
 	size_t pn_len;
 };
 
-static int hp_remove(struct qstate *s, const struct quic_keys *k, const uint8_t *p,
+static int hp_remove(struct quic_crypto *s, const struct quic_keys *k, const uint8_t *p,
 		     const struct initial *h, struct hp_result *out)
 {
 	uint8_t mask[SAMPLE_LEN];
@@ -313,7 +318,7 @@ static int hp_remove(struct qstate *s, const struct quic_keys *k, const uint8_t 
 /* Decrypts the Initial at p with k into s->plain: the plaintext length and
  * *pn, or -1. The AAD is the unprotected header, fed in three pieces so
  * that the packet is never copied. */
-static int open_with(struct qstate *s, const struct quic_keys *k, const uint8_t *p,
+static int open_with(struct quic_crypto *s, const struct quic_keys *k, const uint8_t *p,
 		     const struct initial *h, uint64_t expected, uint64_t *pn)
 {
 	struct hp_result hp;
@@ -372,7 +377,7 @@ static void keys_commit(struct quic_conn *c, const struct initial *h, const uint
 /* Decrypts with the connection's DCID, else with the packet's own (a
  * Retry, or the first Initial); the keys that work become the
  * connection's. Plaintext length in s->plain, or -1. */
-static int open_initial(struct quic_conn *c, struct qstate *s, const uint8_t *p,
+static int open_initial(struct quic_conn *c, struct quic_crypto *s, const uint8_t *p,
 			const struct initial *h)
 {
 	int same = c->keyed && c->version == h->version;
@@ -383,8 +388,8 @@ static int open_initial(struct quic_conn *c, struct qstate *s, const uint8_t *p,
 	if (c->keyed) {
 		if (same)
 			k = c->keys;
-		else if (derive_keys(s, h->ver, c->dcid, c->dcid_len, &k))
-			return -1;
+		else
+			derive_keys(h->ver, c->dcid, c->dcid_len, &k);
 		n = open_with(s, &k, p, h, expected, &pn);
 		if (n >= 0) {
 			keys_commit(c, h, c->dcid, c->dcid_len, &k, pn);
@@ -393,8 +398,7 @@ static int open_initial(struct quic_conn *c, struct qstate *s, const uint8_t *p,
 		if (h->dcid_len == c->dcid_len && !memcmp(h->dcid, c->dcid, c->dcid_len))
 			return -1;
 	}
-	if (derive_keys(s, h->ver, h->dcid, h->dcid_len, &k))
-		return -1;
+	derive_keys(h->ver, h->dcid, h->dcid_len, &k);
 	n = open_with(s, &k, p, h, expected, &pn);
 	if (n >= 0)
 		keys_commit(c, h, h->dcid, h->dcid_len, &k, pn);
@@ -542,9 +546,9 @@ static int hello_state(const struct quic_conn *c)
 	return c->contig >= need;
 }
 
-int quic_client_datagram(struct quic_conn *c, const uint8_t *payload, size_t len)
+int quic_client_datagram_with(struct quic_crypto *s, struct quic_conn *c,
+			      const uint8_t *payload, size_t len)
 {
-	struct qstate *s;
 	size_t off = 0;
 	int rc = 0, st;
 
@@ -552,7 +556,6 @@ int quic_client_datagram(struct quic_conn *c, const uint8_t *payload, size_t len
 		return 1;
 	if (!payload)
 		return 0;
-	s = state();
 	if (!s)
 		return -1;
 	while (off < len) {
@@ -576,6 +579,12 @@ int quic_client_datagram(struct quic_conn *c, const uint8_t *payload, size_t len
 		return 1;
 	}
 	return st < 0 ? -1 : rc;
+}
+
+int quic_client_datagram(struct quic_conn *c, const uint8_t *payload, size_t len)
+{
+	/* No state is made for calls that decrypt nothing. */
+	return quic_client_datagram_with(c->done || !payload ? NULL : state(), c, payload, len);
 }
 
 const uint8_t *quic_client_hello(const struct quic_conn *c, size_t *len)

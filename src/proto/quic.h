@@ -15,13 +15,14 @@
  *
  * Input is untrusted bytes: every read is bounds-checked.
  *
- * Allocation: decrypting and reading a packet with the connection's keys
- * allocates nothing. Deriving keys (the first Initial of a connection, or
- * an Initial the connection's keys do not open, whose own DCID is then
- * tried) costs about 25 short-lived allocations inside OpenSSL's HMAC.
- * Each thread allocates once, on its first call, two cipher contexts, an
- * HMAC context and a 64 KiB plaintext buffer, reused by every later call
- * and freed by quic_thread_cleanup(). struct quic_conn holds no pointers. */
+ * Allocation: none per packet or per handshake. Keys are derived with
+ * HMAC-SHA256 from src/proto/hash.c; decryption uses a struct quic_crypto
+ * (two OpenSSL cipher contexts bound to AES once, only re-keyed later, and
+ * a 64 KiB plaintext buffer), which quic_crypto_new() allocates. Callers
+ * on the packet path keep one per thread and use
+ * quic_client_datagram_with(); quic_client_datagram() makes one for its
+ * thread on first use, freed by quic_thread_cleanup(). struct quic_conn
+ * holds no pointers. */
 #ifndef XDPI_PROTO_QUIC_H
 #define XDPI_PROTO_QUIC_H
 
@@ -85,17 +86,26 @@ int quic_detect(const uint8_t *payload, size_t len);
  * one is kept. */
 int quic_client_datagram(struct quic_conn *c, const uint8_t *payload, size_t len);
 
+/* Decryption contexts and buffer: one per thread at a time. NULL on an
+ * allocation or OpenSSL failure. */
+struct quic_crypto;
+struct quic_crypto *quic_crypto_new(void);
+void quic_crypto_free(struct quic_crypto *x);
+/* quic_client_datagram() with the caller's state (-1 if x is NULL and the
+ * datagram had to be decrypted). */
+int quic_client_datagram_with(struct quic_crypto *x, struct quic_conn *c,
+			      const uint8_t *payload, size_t len);
+
 /* After quic_client_datagram() returned 1: the ClientHello body (after the
  * 4-byte handshake header) inside c->crypto and its length; NULL and 0
  * before. */
 const uint8_t *quic_client_hello(const struct quic_conn *c, size_t *len);
 
 /* Client Initial keys for a version listed above and a DCID of at most
- * QUIC_MAX_CID bytes. 0 ok, -1 unsupported version, DCID too long or an
- * OpenSSL failure. */
+ * QUIC_MAX_CID bytes. 0 ok, -1 unsupported version or DCID too long. */
 int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, struct quic_keys *out);
 
-/* Frees the calling thread's cached contexts and buffer (see above). */
+/* Frees the state quic_client_datagram() made for the calling thread. */
 void quic_thread_cleanup(void);
 
 #endif

@@ -141,6 +141,26 @@ static void jw_alpn(struct jw *w, char alpn[][64], unsigned n)
 	jw_raw(w, "]", 1);
 }
 
+static void jw_rtt(struct jw *w, const char *key, int64_t us)
+{
+	if (us < 0)
+		jw_fmt(w, "\"%s\":null", key);
+	else
+		jw_fmt(w, "\"%s\":%lld", key, (long long)us);
+}
+
+static void format_tcp(struct jw *w, const struct flow_record *r)
+{
+	jw_raw(w, ",\"tcp\":{", 8);
+	jw_rtt(w, "rtt_syn_us", r->rtt_syn_us);
+	jw_raw(w, ",", 1);
+	jw_rtt(w, "rtt_ack_us", r->rtt_ack_us);
+	jw_fmt(w, ",\"retrans_fwd\":%u,\"retrans_rev\":%u", r->retrans_fwd, r->retrans_rev);
+	jw_fmt(w, ",\"ooo_fwd\":%u,\"ooo_rev\":%u", r->ooo_fwd, r->ooo_rev);
+	jw_fmt(w, ",\"zero_win_fwd\":%u,\"zero_win_rev\":%u", r->zero_win_fwd, r->zero_win_rev);
+	jw_fmt(w, ",\"rst_fwd\":%u,\"rst_rev\":%u}", r->rst_fwd, r->rst_rev);
+}
+
 static void format_flow(struct jw *w, const struct flow_record *r)
 {
 	char src[64], dst[64];
@@ -172,6 +192,10 @@ static void format_flow(struct jw *w, const struct flow_record *r)
 		jw_key_str(w, "sni", r->sni);
 	if (r->host[0])
 		jw_key_str(w, "host", r->host);
+	if (r->has_tcp)
+		format_tcp(w, r);
+	if (r->sampling)
+		jw_fmt(w, ",\"sampling\":%u", r->sampling);
 	jw_raw(w, "}\n", 2);
 }
 
@@ -252,6 +276,28 @@ static void format_quic(struct jw *w, const struct quic_record *r)
 	jw_raw(w, "}\n", 2);
 }
 
+static void format_ssh_side(struct jw *w, const char *key, const struct ssh_ident *s)
+{
+	if (!s->proto[0]) {
+		jw_fmt(w, ",\"%s\":null", key);
+		return;
+	}
+	jw_fmt(w, ",\"%s\":{\"proto\":", key);
+	jw_str(w, s->proto);
+	jw_key_str(w, "software", s->software);
+	jw_key_str_or_null(w, "comments", s->comments);
+	jw_raw(w, "}", 1);
+}
+
+static void format_ssh(struct jw *w, const struct ssh_record *r)
+{
+	jw_fmt(w, "{\"type\":\"ssh\",\"flow_id\":%llu", (unsigned long long)r->flow_id);
+	jw_time(w, "ts", r->ts_ns);
+	format_ssh_side(w, "client", &r->client);
+	format_ssh_side(w, "server", &r->server);
+	jw_raw(w, "}\n", 2);
+}
+
 size_t jsonl_format(char *buf, size_t len, enum record_type t, const void *r)
 {
 	struct jw w = { buf, len, 0 };
@@ -262,6 +308,7 @@ size_t jsonl_format(char *buf, size_t len, enum record_type t, const void *r)
 	case REC_TLS: format_tls(&w, r); break;
 	case REC_HTTP: format_http(&w, r); break;
 	case REC_QUIC: format_quic(&w, r); break;
+	case REC_SSH: format_ssh(&w, r); break;
 	default: return 0;
 	}
 	if (w.n >= len)

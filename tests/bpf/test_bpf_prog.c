@@ -24,6 +24,7 @@
 #include "flowstore.h"
 #include "loader.h"
 #include "stats.h"
+#include "transport.h"
 #include "xdpi.skel.h"
 
 #define FRAME_MAX  9216
@@ -279,10 +280,12 @@ struct ev {
 
 struct env {
 	struct xdpi_bpf *skel;
-	struct ring_buffer *rb;
+	struct transport *tp;
+	struct transport_reader *rd;
 	struct ev ev[MAX_EVENTS];
 	int nev;
 	int overflow;
+	int by_type[4];  /* every event read, kept or not */
 	uint64_t runs;
 };
 
@@ -298,6 +301,17 @@ enum prog { XDP, TC };
 static const char *const prog_name[] = { "xdp", "tc" };
 
 static int ncpus;
+/* The transport env_open sets up: each case runs over both. */
+static int g_transport = XDPI_TRANSPORT_RINGBUF;
+
+/* Record sizes are exact in a ring buffer; a perf sample pads its raw
+ * bytes so that they and their 4-byte size make a multiple of 8. */
+static int record_size_ok(size_t got, size_t want)
+{
+	if (g_transport == XDPI_TRANSPORT_RINGBUF)
+		return got == want;
+	return got >= want && got < want + 8;
+}
 static int cpus[2];   /* two CPUs this process may run on; cpus[1] < 0 if one */
 
 static int pin(int cpu)
@@ -314,6 +328,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct env *e = ctx;
 	struct ev *ev;
 
+	if (size >= sizeof(struct xdpi_event))
+		e->by_type[((struct xdpi_event *)data)->type & 3]++;
 	if (e->nev >= MAX_EVENTS) {
 		e->overflow++;
 		return 0;
@@ -327,7 +343,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static void env_close(struct env *e)
 {
-	ring_buffer__free(e->rb);
+	transport_reader_free(e->rd);
+	transport_close(e->tp);
 	xdpi_bpf__destroy(e->skel);
 	free(e);
 }
@@ -336,10 +353,15 @@ static void env_close(struct env *e)
 static struct env *env_open(const struct knobs *k)
 {
 	struct env *e = calloc(1, sizeof(*e));
+	struct xdpi_config cfg;
 	int err;
 
 	if (!e)
 		return NULL;
+	config_defaults(&cfg);
+	cfg.transport = g_transport;
+	cfg.ringbuf_bytes = RINGBUF_SZ;
+	cfg.max_flows = MAX_FLOWS;
 	e->skel = xdpi_bpf__open();
 	CHECK(e->skel != NULL, "xdpi_bpf__open: %s", strerror(errno));
 	if (!e->skel)
@@ -349,15 +371,16 @@ static struct env *env_open(const struct knobs *k)
 	e->skel->rodata->replay_ts = k->replay_ts;
 	e->skel->rodata->wakeup_bytes = RINGBUF_SZ / 4;
 	err = bpf_map__set_max_entries(e->skel->maps.flows, MAX_FLOWS);
-	err = err ?: bpf_map__set_max_entries(e->skel->maps.events, RINGBUF_SZ);
+	err = err ?: transport_prepare(e->skel, &cfg);
 	CHECK(!err, "sizing maps: %d", err);
 	err = err ?: xdpi_bpf__load(e->skel);
 	CHECK(!err, "xdpi_bpf__load: %d", err);
 	if (err)
 		goto fail;
-	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event, e, NULL);
-	CHECK(e->rb != NULL, "ring_buffer__new: %s", strerror(errno));
-	if (!e->rb)
+	e->tp = transport_open(e->skel, &cfg);
+	e->rd = e->tp ? transport_reader_new(e->tp, 0, 1, on_event, e) : NULL;
+	CHECK(e->rd != NULL, "event reader: %s", strerror(errno));
+	if (!e->rd)
 		goto fail;
 	return e;
 fail:
@@ -417,9 +440,9 @@ static void run_meta(struct env *e, const struct frame *f, uint64_t ts, uint32_t
 /* Collects every queued event into e->ev. */
 static void drain(struct env *e)
 {
-	int n = ring_buffer__consume(e->rb);
+	int n = transport_reader_consume(e->rd);
 
-	CHECK(n >= 0, "ring_buffer__consume: %d", n);
+	CHECK(n >= 0, "reading the event buffers: %d", n);
 	CHECK(!e->overflow, "%d events beyond the %d kept", e->overflow, MAX_EVENTS);
 }
 
@@ -554,8 +577,8 @@ static void check_event(const struct ev *ev, const struct want *w, const struct 
 	      h->len, want_len);
 	CHECK(h->pkt_index == w->index, "%s: snippet of step %d: index %u, want %u", name,
 	      w->step, h->pkt_index, w->index);
-	CHECK(ev->size == sizeof(struct xdpi_snippet_event),
-	      "%s: snippet record size %zu", name, ev->size);
+	CHECK(record_size_ok(ev->size, sizeof(struct xdpi_event) + h->len),
+	      "%s: snippet record size %zu for %u bytes", name, ev->size, h->len);
 	CHECK(h->len <= want_len && !memcmp(ev->rec.data, f->b + f->pl, h->len),
 	      "%s: snippet of step %d: bytes differ from the payload", name, w->step);
 }
@@ -629,7 +652,8 @@ static void test_udp(enum prog p)
 		check_event(&e->ev[i], w, &f[w->step], &key, w->step < 3 ? dir_ab : !dir_ab,
 			    0, 0, defaults.snippet_bytes, "udp");
 	}
-	CHECK_EQ(e->ev[0].size, sizeof(struct xdpi_event), "flow start record size");
+	CHECK(record_size_ok(e->ev[0].size, sizeof(struct xdpi_event)), "flow start record size %zu",
+	      e->ev[0].size);
 	counters(e, c);
 	CHECK_EQ(c[XDPI_C_PACKETS], 5, "packets counter");
 	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 5, "flow_packets counter");
@@ -1370,6 +1394,105 @@ static void find_cpus(void)
 			cpus[n++] = c;
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* DPI-then-offload and snippet sampling                                   */
+/* ---------------------------------------------------------------------- */
+
+static int count_type(const struct env *e, uint32_t type)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->nev; i++)
+		n += e->ev[i].rec.hdr.type == type;
+	return n;
+}
+
+/* A verdict stops a flow's snippets after the next packet and leaves its
+ * classification in the flow entry; other flows keep theirs. */
+static void test_offload(enum prog p)
+{
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(2, sizeof(*f));
+	struct xdpi_verdict vd = { .app_proto = 3 };
+	struct xdpi_flow_key key;
+	struct xdpi_flow_val v;
+	uint64_t c[XDPI_C__MAX];
+
+	printf("offload by verdict (%s)\n", prog_name[p]);
+	if (!e || !f)
+		goto out;
+	build(&f[0], udp4("10.0.3.1", 4000, "10.0.3.2", 80, 100));
+	build(&f[1], udp4("10.0.3.1", 4001, "10.0.3.2", 80, 100));
+	key_of(&f[0], &key);
+	run(e, p, &f[0]);
+	run(e, p, &f[1]);
+	snprintf(vd.name, sizeof(vd.name), "example.test");
+	CHECK(!bpf_map_update_elem(bpf_map__fd(e->skel->maps.verdicts), &key, &vd, BPF_ANY),
+	      "writing a verdict: %s", strerror(errno));
+	for (int i = 0; i < 3; i++) {
+		run(e, p, &f[0]);
+		run(e, p, &f[1]);
+	}
+	drain(e);
+	CHECK_EQ(count_type(e, XDPI_EV_SNIPPET), 1 + 4, "snippets: 1 before the verdict + 4 of the other flow");
+	counters(e, c);
+	CHECK_EQ(c[XDPI_C_FLOWS_OFFLOADED], 1, "flows_offloaded counter");
+	CHECK_EQ(c[XDPI_C_EV_BYTES], 2 * sizeof(struct xdpi_event) + 5 * (sizeof(struct xdpi_event) + 100),
+		 "event_bytes counter: exact record sizes");
+	flow_of(e, &f[0], &v, NULL);
+	CHECK_EQ(v.app_proto, 3, "classification kept in the kernel flow entry");
+	CHECK_EQ(v.offloaded, 1, "flow marked offloaded");
+	CHECK_EQ(v.dir[0].pkts + v.dir[1].pkts, 4, "offloaded flow still counted");
+	flow_of(e, &f[1], &v, NULL);
+	CHECK_EQ(v.app_proto, 0, "other flow unclassified");
+	CHECK_EQ(v.offloaded, 0, "other flow not offloaded");
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
+/* With sampling 1 in 2^n, a flow's snippets follow a hash of its key: the
+ * same choice for every packet, about 1 in 2^n flows kept. */
+static void test_sampling(enum prog p)
+{
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(1, sizeof(*f));
+	struct xdpi_config_map cm = { .sample_log2 = 2 };
+	uint64_t c[XDPI_C__MAX];
+	uint32_t zero = 0;
+	int kept = 0, nflows = 256;
+
+	printf("snippet sampling (%s)\n", prog_name[p]);
+	if (!e || !f)
+		goto out;
+	CHECK(!bpf_map_update_elem(bpf_map__fd(e->skel->maps.config), &zero, &cm, BPF_ANY),
+	      "writing the config map: %s", strerror(errno));
+	for (int i = 0; i < nflows; i++) {
+		struct xdpi_flow_val v;
+
+		build(f, udp4("10.0.4.1", (uint16_t)(10000 + i), "10.0.4.2", 53, 20));
+		run(e, p, f);
+		run(e, p, f);
+		flow_of(e, f, &v, NULL);
+		CHECK(v.sample_log2 == 2, "flow %d: sampling %u recorded", i, v.sample_log2);
+		kept += !v.sampled_out;
+		CHECK(v.dir[0].snippets + v.dir[1].snippets == (v.sampled_out ? 0 : 2),
+		      "flow %d: snippets follow the sampling choice", i);
+	}
+	transport_reader_consume(e->rd);
+	counters(e, c);
+	CHECK_EQ(e->by_type[XDPI_EV_SNIPPET], 2 * kept, "snippet events of kept flows");
+	CHECK_EQ(c[XDPI_C_FLOWS_SAMPLED_OUT], (uint64_t)(nflows - kept), "flows_sampled_out counter");
+	CHECK(kept > nflows / 8 && kept < nflows / 2, "about 1 in 4 flows kept: %d of %d", kept, nflows);
+	CHECK_EQ(e->by_type[XDPI_EV_FLOW_START], nflows, "every flow still starts");
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -1399,5 +1522,17 @@ int main(void)
 	test_jumbo();
 	test_two_cpus();
 	test_loader();
+	for (enum prog p = XDP; p <= TC; p++) {
+		test_offload(p);
+		test_sampling(p);
+	}
+	/* The same cases through per-CPU perf buffers. */
+	g_transport = XDPI_TRANSPORT_PERFBUF;
+	printf("-- perfbuf transport --\n");
+	for (enum prog p = XDP; p <= TC; p++) {
+		test_udp(p);
+		test_tcp(p);
+		test_offload(p);
+	}
 	return check_summary("bpf");
 }

@@ -53,7 +53,8 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('10.201.0.2', 8443)); s.listen(1); s.settimeout(20)
 c, _ = s.accept()
 with ctx.wrap_socket(c, server_side=True) as t:
-    t.recv(100)
+    while t.recv(100):
+        t.send(b'ok')
 PY
 
 timeout 40 ip netns exec "$NA" "$XDPI" run -i "$VA" --snippet-bytes 1500 -w "$TMP/out.jsonl" \
@@ -80,7 +81,12 @@ for _ in range(20):
     try:
         with socket.create_connection(('10.201.0.2', 8443), timeout=2) as s:
             with ctx.wrap_socket(s, server_hostname='tls.live.xdpi.test') as t:
-                t.send(b'x')
+                # Data after the handshake: by then the worker has told
+                # the kernel to stop sending this flow's snippets.
+                for _ in range(10):
+                    t.send(b'x')
+                    t.recv(10)
+                    time.sleep(0.05)
         break
     except OSError:
         time.sleep(0.1)
@@ -95,6 +101,16 @@ check "http record: GET /index-check to 10.201.0.2:8080 with status 404 and a la
 	"any(r['method'] == 'GET' and r['uri'] == '/index-check' and r['host'] == '10.201.0.2:8080' and r['status'] == 404 and r['latency_us'] is not None for r in of('http'))"
 check "tls record: SNI tls.live.xdpi.test, ALPN offered, JA3 and JA4" \
 	"any(r['sni'] == 'tls.live.xdpi.test' and r['alpn'] == ['h2', 'http/1.1'] and len(r['ja3']) == 32 and r['ja4'].startswith('t13d') for r in of('tls'))"
+check "flow records carry the classification and names: tls + SNI, http + Host" \
+	"any(f['app_proto'] == 'tls' and f.get('sni') == 'tls.live.xdpi.test' for f in flows.values()) and any(f['app_proto'] == 'http' and f.get('host') == '10.201.0.2:8080' for f in flows.values())"
+if python3 - "$TMP/stats.json" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+print("     verdicts %d, flows_offloaded %d, snippets %d" % (st["verdicts"], st["flows_offloaded"], st["events_snippet"]))
+sys.exit(0 if st["verdicts"] >= 2 and st["flows_offloaded"] >= 1 and st["verdicts_refused"] == 0 else 1)
+PY
+then pass=$((pass + 1)); echo "PASS workers sent verdicts and the kernel stopped snippets of an offloaded flow"
+else fail=$((fail + 1)); echo "FAIL no offload seen in the counters"; fi
 check "protocol records link to flow records of this run" \
 	"all(r['flow_id'] in flows for r in recs if r['type'] != 'flow')"
 check "record times are wall-clock times of this run" \

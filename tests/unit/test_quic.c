@@ -3252,13 +3252,16 @@ static void count_free(void *p, const char *file, int line)
 	free(p);
 }
 
-/* Key derivation allocates inside OpenSSL's HMAC; decrypting and reading
- * a packet with a connection's keys must not allocate at all. */
+/* Neither key derivation (own HMAC-SHA256) nor decrypting and reading a
+ * packet may allocate once the thread's state exists, whether the keys are
+ * new (first datagram), kept (later datagram) or wrong (failed
+ * decryption). A caller-owned state allocates only when made. */
 static void test_allocations(int hooked)
 {
 	struct pkt p = pkt_a(0);
 	struct quic_keys k;
-	size_t n, derive, first, later, failed;
+	struct quic_crypto *x;
+	size_t n, derive, first, later, failed, own_new, own_use;
 
 	if (!hooked) {
 		printf("quic: OpenSSL allocations not counted (hooks refused)\n");
@@ -3288,11 +3291,30 @@ static void test_allocations(int hooked)
 	allocs = 0;
 	CHECK_EQ(feed(&conn2, buf, n), -1, "allocations: failed decryption");
 	failed = allocs;
+
+	allocs = 0;
+	x = quic_crypto_new();
+	own_new = allocs;
+	CHECK(x != NULL, "quic_crypto_new");
+	n = unhex(arkime_quic_1, buf, sizeof(buf));
+	memset(&conn, 0, sizeof(conn));
+	allocs = 0;
+	CHECK_EQ(quic_client_datagram_with(x, &conn, buf, n), 1, "own state: first datagram");
+	own_use = allocs;
+	check_hello("own state", &conn, "ssl.gstatic.com", "h3", NULL);
+	quic_crypto_free(x);
+	memset(&conn, 0, sizeof(conn));
+	CHECK_EQ(quic_client_datagram_with(NULL, &conn, buf, n), -1, "no state");
+
 	printf("quic: OpenSSL allocations: key derivation %zu, first datagram %zu, "
-	       "later datagram %zu, failed decryption %zu\n", derive, first, later, failed);
-	CHECK_EQ(first, derive, "allocations: first datagram, beyond key derivation");
+	       "later datagram %zu, failed decryption %zu, own state made %zu, used %zu\n",
+	       derive, first, later, failed, own_new, own_use);
+	CHECK_EQ(derive, 0, "allocations: key derivation");
+	CHECK_EQ(first, 0, "allocations: first datagram");
 	CHECK_EQ(later, 0, "allocations: later datagram");
 	CHECK_EQ(failed, 0, "allocations: failed decryption");
+	CHECK(own_new > 0, "the counter sees OpenSSL's allocations (%zu)", own_new);
+	CHECK_EQ(own_use, 0, "allocations: own state, first datagram");
 }
 
 static void test_thread_cleanup(void)
