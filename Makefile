@@ -105,6 +105,7 @@ fuzz: deps tests-build
 
 bench: deps all
 	@bash bench/run.sh
+	@bash bench/live.sh
 
 clean:
 	rm -rf $(BUILD)
