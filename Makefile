@@ -106,6 +106,7 @@ fuzz: deps tests-build
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/live.sh
+	@bash bench/offload.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -262,13 +262,12 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_p
 		fprintf(stderr, "kcost: %s: no snippet_pkts\n", path);
 		return -1;
 	}
-	ev = bpf_object__find_map_by_name(p->obj, "events");
+	ev = bpf_object__find_map_by_name(p->obj, "ev_rings");
 	p->ev_per_pkt = ev_per_pkt;
 	/* The consumer is this process, between runs: a wake-up would only
 	 * time the self-IPI, which the live consumer mostly avoids. */
-	if (ev_per_pkt && (!ev || bpf_map__set_max_entries(ev, EV_RING) ||
-			   set_rodata(p->obj, "wakeup_bytes", EV_RING))) {
-		fprintf(stderr, "kcost: %s: cannot size the ring buffer\n", path);
+	if (ev_per_pkt && (!ev || set_rodata(p->obj, "wakeup_bytes", EV_RING))) {
+		fprintf(stderr, "kcost: %s: no event rings\n", path);
 		return -1;
 	}
 	if (bpf_object__load(p->obj)) {
@@ -279,10 +278,19 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_p
 	if (!pr)
 		pr = bpf_object__next_program(p->obj, NULL);
 	p->fd = pr ? bpf_program__fd(pr) : -1;
-	if (ev) {
-		p->rb = ring_buffer__new(bpf_map__fd(ev), noop_event, NULL, NULL);
-		if (!p->rb)
+	/* One ring per CPU, as xdpi's loader makes them: large only where
+	 * every packet makes an event. */
+	for (int cpu = 0; ev && cpu < libbpf_num_possible_cpus(); cpu++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "kcost_ev", 0, 0,
+					ev_per_pkt ? EV_RING : 4096, NULL);
+		__u32 key = (__u32)cpu;
+
+		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(ev), &key, &fd, 0) ||
+		    (p->rb ? ring_buffer__add(p->rb, fd, noop_event, NULL) :
+			     !(p->rb = ring_buffer__new(fd, noop_event, NULL, NULL)))) {
+			fprintf(stderr, "kcost: %s: cannot make the event rings\n", path);
 			return -1;
+		}
 	}
 	return p->fd < 0 ? -1 : 0;
 }

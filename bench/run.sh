@@ -3,6 +3,7 @@
 # together with this command). Needs root for the kernel parts.
 #   bash bench/run.sh            offline + kernel cost
 #   bash bench/run.sh kernel     kernel cost only
+#   bash bench/run.sh transport  ring buffer vs perf buffer, ingestion rate
 #   PACKETS=2000000 bash bench/run.sh   larger synthetic capture
 #   REPEAT=N FLOWS=N             kernel cost: test-run repeat, flows of the many-flow table
 set -eu
@@ -24,6 +25,18 @@ for stage in 1 2 3; do
 done
 cc -O2 -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libbpf) -o "$B/kcost" \
 	bench/kcost.c $(pkg-config --libs libbpf) -lelf -lz
+
+# Transports and ingestion (bench/transport.c) use xdpi's own modules.
+cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild -o "$B/transport" \
+	bench/transport.c $(ls build/obj/*.o build/obj/sink/*.o build/obj/proto/*.o | grep -v '/main\.o$') \
+	-lbpf -lxdp -lpcap -lcrypto -lelf -lz -lpthread
+transport() {
+	"$B/transport" -o "$B/xdpi-stage3.bpf.o" -n "${EVENTS:-2000000}"
+}
+if [ "${1:-}" = transport ]; then
+	transport
+	exit 0
+fi
 
 kernel_cost() {
 	echo "### Kernel program cost"
@@ -67,3 +80,5 @@ for f in "$MIX" ../shared/pcap/bench/zeek-echo-connections.pcap ../shared/pcap/b
 done
 echo
 kernel_cost
+echo
+transport
