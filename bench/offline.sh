@@ -4,6 +4,7 @@
 # Markdown tables. Synthetic captures come from ../shared/tools/mkpcap.c.
 set -eu
 cd "$(dirname "$0")/.."
+READ_FLAGS=${READ_FLAGS:-}   # e.g. --no-dpi: flows only
 B=build/bench
 mkdir -p "$B"
 [ -x "$B/mkpcap" ] || gcc -O2 -o "$B/mkpcap" ../shared/tools/mkpcap.c -lm
@@ -24,16 +25,18 @@ best_us() { # runs best-of-5 wall time of a command, in microseconds
 }
 
 MIX=$(capture mix-200000.pcap 200000 1000)
-echo "### Offline read with workers (best of 5, page cache warm)"
+BIG=$(capture mix-1000000.pcap 1000000 1000)
+echo "### Offline read with workers (best of 5, page cache warm${READ_FLAGS:+, $READ_FLAGS})"
 echo
 echo "| capture | packets | workers | time | packets/s | vs 1 worker |"
 echo "|---|---:|---:|---:|---:|---:|"
-for f in "$MIX" ../shared/pcap/bench/zeek-echo-connections.pcap; do
+for f in "$BIG" "$MIX" ../shared/pcap/bench/zeek-echo-connections.pcap; do
 	build/xdpi read "$f" -q --stats-json "$B/s.json" >/dev/null
 	n=$(python3 -c "import json;print(json.load(open('$B/s.json'))['packets'])")
 	base=0
+	cat "$f" >/dev/null
 	for w in 1 2 3; do
-		us=$(best_us build/xdpi read "$f" -q --workers "$w")
+		us=$(best_us build/xdpi read "$f" -q --workers "$w" $READ_FLAGS)
 		[ "$base" -eq 0 ] && base=$us
 		awk -v f="$(basename "$f")" -v n="$n" -v w="$w" -v us="$us" -v b="$base" 'BEGIN {
 			printf "| %s | %d | %d | %.1f ms | %.2f M | %.2fx |\n", f, n, w, us / 1000, n / us, b / us }'

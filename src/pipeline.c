@@ -18,7 +18,7 @@
 #include "xdpi/parse.h"
 
 #define RING_BYTES   (4u << 20)  /* frames in flight per worker */
-#define REC_BYTES    (1u << 20)  /* records in flight per worker */
+#define REC_BYTES    (4u << 20)  /* records in flight per worker */
 #define PUBLISH_EVERY 32
 
 enum item_kind { ITEM_FRAME = 1, ITEM_TICK, ITEM_END };
@@ -30,9 +30,16 @@ struct item_frame {
 	uint32_t cut;
 };
 
+struct pipeline;
+
 struct worker {
 	pthread_t th;
 	int started;
+	int index;
+	struct pipeline *pl;
+	struct pcap_source *src;  /* own cursor over the capture (reading workers) */
+	int rc;                   /* of its reading: 0 or -1 */
+	char err[256];
 	struct spsc in;
 	struct output *out;       /* queue front towards the output thread */
 	struct flowtab *table;
@@ -46,7 +53,10 @@ struct worker {
 
 struct pipeline {
 	const struct xdpi_config *cfg;
+	struct xdpi_config wcfg;  /* each worker's share of the tables */
 	int n;
+	int reading;              /* workers read the capture themselves */
+	_Atomic int go;           /* pipeline_run has begun */
 	struct worker *w;
 	struct output *sink;
 	pthread_t out_th;
@@ -62,6 +72,17 @@ static void pause_briefly(unsigned *idle)
 		sched_yield();
 	else
 		nanosleep(&ts, NULL);
+}
+
+static void worker_finish(struct worker *w, uint64_t now)
+{
+	flowtrack_tick(w->ft, now);
+	flowtrack_flush(w->ft);
+	if (w->up.dpi)
+		dpi_flush_all(w->up.dpi);
+	dpi_thread_done();
+	output_flush(w->out);
+	atomic_store_explicit(&w->done, 1, memory_order_release);
 }
 
 static void *worker_main(void *arg)
@@ -88,15 +109,11 @@ static void *worker_main(void *arg)
 		} else if (kind == ITEM_TICK) {
 			flowtrack_tick(w->ft, *(const uint64_t *)it);
 		} else {
-			flowtrack_tick(w->ft, *(const uint64_t *)it);
-			flowtrack_flush(w->ft);
-			if (w->up.dpi)
-				dpi_flush_all(w->up.dpi);
-			dpi_thread_done();
+			uint64_t now = *(const uint64_t *)it;
+
 			spsc_consume(&w->in);
 			spsc_release(&w->in);
-			output_flush(w->out);
-			atomic_store_explicit(&w->done, 1, memory_order_release);
+			worker_finish(w, now);
 			return NULL;
 		}
 		spsc_consume(&w->in);
@@ -106,7 +123,6 @@ static void *worker_main(void *arg)
 static void *output_main(void *arg)
 {
 	struct pipeline *pl = arg;
-	unsigned idle = 0;
 
 	for (;;) {
 		int moved = 0, all_done = 1;
@@ -120,10 +136,13 @@ static void *output_main(void *arg)
 		}
 		if (all_done && !moved)
 			return NULL;
-		if (moved)
-			idle = 0;
-		else
-			pause_briefly(&idle);
+		if (!moved) {
+			/* The workers have the cores; records wait in their
+			 * queues (a full one makes its worker yield to us). */
+			struct timespec nap = { 0, 500000 };
+
+			nanosleep(&nap, NULL);
+		}
 	}
 }
 
@@ -177,7 +196,18 @@ static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 	return 0;
 }
 
-struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink, int n)
+static int start_reading(struct pipeline *pl, struct pcap_source *src);
+static int start_dispatching(struct pipeline *pl);
+
+static uint32_t share(uint32_t total, int n)
+{
+	uint64_t s = (uint64_t)total * 3 / (2 * (uint64_t)n);
+
+	return s < 1024 ? (total < 1024 ? total : 1024) : (uint32_t)s;
+}
+
+struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink, int n,
+			      struct pcap_source *src)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
 
@@ -186,18 +216,29 @@ struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink
 	pl->cfg = cfg;
 	pl->sink = sink;
 	pl->n = n;
+	/* Flows are spread over the workers by hash: each table holds its
+	 * share with half again as slack for an uneven spread, rather than
+	 * every worker sizing (and zeroing) the whole. */
+	pl->wcfg = *cfg;
+	if (n > 1) {
+		pl->wcfg.max_flows = share(cfg->max_flows, n);
+		pl->wcfg.dpi_flows = share(cfg->dpi_flows, n);
+	}
 	pl->w = aligned_alloc(SPSC_CACHELINE, sizeof(*pl->w) * (size_t)n);
 	if (!pl->w)
 		goto fail;
 	memset(pl->w, 0, sizeof(*pl->w) * (size_t)n);
-	for (int i = 0; i < n; i++)
-		if (worker_init(&pl->w[i], cfg))
-			goto fail;
 	for (int i = 0; i < n; i++) {
-		if (pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]))
-			goto fail;
-		pl->w[i].started = 1;
+		pl->w[i].index = i;
+		pl->w[i].pl = pl;
 	}
+	for (int i = 0; i < n; i++)
+		if (worker_init(&pl->w[i], &pl->wcfg))
+			goto fail;
+	/* With one worker the dispatching reader runs beside it; with more,
+	 * a mapped capture lets each read for itself. */
+	if (n > 1 && pcap_source_mapped(src) ? start_reading(pl, src) : start_dispatching(pl))
+		goto fail;
 	if (pthread_create(&pl->out_th, NULL, output_main, pl))
 		goto fail;
 	pl->out_started = 1;
@@ -305,7 +346,89 @@ static void dispatch(struct pipeline *pl, const struct frame *f)
 		publish(w);
 }
 
-int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
+/* A reading worker: walks the whole capture with its own cursor and takes
+ * the frames of its shard. Every worker sees every frame's time, so the
+ * expiry ticks fall where the dispatching reader would put them; no frame
+ * is copied or handed over. */
+static int read_shard(struct worker *w)
+{
+	struct pipeline *pl = w->pl;
+	uint64_t next_tick = 0, now = 0;
+	struct frame f;
+	int n;
+
+	while ((n = pcap_source_next(w->src, &f, w->err, sizeof(w->err))) == 1) {
+		if (!next_tick)
+			next_tick = f.ts_ns + pl->cfg->poll_ns;
+		if (f.ts_ns >= next_tick) {
+			flowtrack_tick(w->ft, f.ts_ns);
+			next_tick = f.ts_ns + pl->cfg->poll_ns;
+		}
+		if (f.ts_ns > now)
+			now = f.ts_ns;
+		if (frame_shard(&f) % (uint64_t)pl->n == (uint64_t)w->index)
+			upath_packet(&w->up, f.data, f.caplen, f.cut, f.ts_ns);
+	}
+	worker_finish(w, now);
+	return n < 0 ? -1 : 0;
+}
+
+static void *reading_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct timespec nap = { 0, 100000 };
+
+	while (!atomic_load_explicit(&w->pl->go, memory_order_acquire))
+		nanosleep(&nap, NULL);
+	w->rc = atomic_load(&w->pl->go) > 0 ? read_shard(w) : 0;
+	return NULL;
+}
+
+/* Mapped classic pcap: every worker reads (worker 0 on the calling thread,
+ * with src, so its counts are the file's). Cursors and threads are made
+ * here, before any frame flows; the threads wait for pipeline_run. */
+static int start_reading(struct pipeline *pl, struct pcap_source *src)
+{
+	pl->reading = 1;
+	pl->w[0].src = src;
+	for (int i = 1; i < pl->n; i++) {
+		pl->w[i].src = pcap_source_cursor(src);
+		if (!pl->w[i].src ||
+		    pthread_create(&pl->w[i].th, NULL, reading_worker_main, &pl->w[i]))
+			return -1;
+		pl->w[i].started = 1;
+	}
+	return 0;
+}
+
+static int run_reading(struct pipeline *pl, char *err, size_t errlen)
+{
+	int rc;
+
+	atomic_store_explicit(&pl->go, 1, memory_order_release);
+	rc = read_shard(&pl->w[0]);
+	if (rc)
+		snprintf(err, errlen, "%s", pl->w[0].err);
+	for (int i = 1; i < pl->n; i++) {
+		pthread_join(pl->w[i].th, NULL);
+		pl->w[i].started = 0;
+	}
+	return rc;
+}
+
+static int start_dispatching(struct pipeline *pl)
+{
+	for (int i = 0; i < pl->n; i++) {
+		if (pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]))
+			return -1;
+		pl->w[i].started = 1;
+	}
+	return 0;
+}
+
+/* Anything else (pcapng through libpcap): this thread reads and hands
+ * each frame to its flow's worker. */
+static int run_dispatching(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
 {
 	uint64_t next_tick = 0, now = 0;
 	struct frame f;
@@ -327,9 +450,16 @@ int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t
 		pthread_join(pl->w[i].th, NULL);
 		pl->w[i].started = 0;
 	}
+	return n < 0 ? -1 : 0;
+}
+
+int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
+{
+	int rc = pl->reading ? run_reading(pl, err, errlen) : run_dispatching(pl, src, err, errlen);
+
 	pthread_join(pl->out_th, NULL);
 	pl->out_started = 0;
-	return n < 0 ? -1 : 0;
+	return rc;
 }
 
 void pipeline_totals(const struct pipeline *pl, uint64_t *c, struct ingest_stats *in,
@@ -394,6 +524,8 @@ void pipeline_free(struct pipeline *pl)
 		flowtab_free(w->table);
 		output_close(w->out);
 		mem_free_big(w->in.buf, RING_BYTES);
+		if (i > 0)
+			pcap_source_close(w->src);
 	}
 	free(pl->w);
 	free(pl);

@@ -1,9 +1,11 @@
-/* Offline engine with worker threads: the calling thread reads frames and
- * shards them by flow over N workers through lock-free SPSC rings; each
- * worker owns a flow table and a tracker (no locks on flow state); records
- * go through one ring per worker to a single output thread. Expiry ticks
- * are broadcast at the same capture-time points as in the one-thread path,
- * so the records are the same, only their order differs. */
+/* Offline engine with worker threads. Each worker owns a shard of the flows
+ * (by hash), with its own flow table and tracker: no locks on flow state.
+ * A classic pcap is read in place, so every worker walks the file with its
+ * own cursor and takes its shard's frames; anything else is read by the
+ * calling thread, which hands each frame to its worker through a lock-free
+ * SPSC ring. Records go through one ring per worker to a single output
+ * thread. Expiry ticks fall at the same capture-time points as in the
+ * one-thread path, so the records are the same, only their order differs. */
 #ifndef XDPI_PIPELINE_H
 #define XDPI_PIPELINE_H
 
@@ -16,9 +18,10 @@
 
 struct pipeline;
 
-/* Allocates everything and starts the threads. NULL on failure (printed). */
+/* Allocates everything and starts the threads, which wait for
+ * pipeline_run. NULL on failure (printed). src stays the caller's. */
 struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink,
-			      int workers);
+			      int workers, struct pcap_source *src);
 /* Reads src to its end and waits until every record is out. Allocates
  * nothing. 0, or -1 if the file is corrupt (message in err). */
 int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen);
