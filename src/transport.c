@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,11 +21,28 @@ struct transport {
 	int ring_fd[XDPI_MAX_CPUS];
 };
 
+/* One CPU's BPF ring buffer, mapped and read here rather than through
+ * libbpf, so that a reader can look at the next record of each of its
+ * rings before taking one: it takes them in time order across CPUs. */
+struct ring {
+	unsigned long *consumer_pos;   /* page shared with the kernel, writable */
+	const unsigned long *producer_pos;
+	const uint8_t *data;           /* mapped twice in a row: records never wrap */
+	uint64_t mask;
+	uint64_t cons;                 /* our position, published in batches */
+	size_t map_len;
+	const uint8_t *next;           /* peeked record (payload), or NULL */
+	uint32_t next_len;
+	uint64_t next_ts;
+};
+
 struct transport_reader {
 	struct transport *t;
 	transport_event_fn fn;
 	void *ctx;
-	struct ring_buffer *rb;
+	struct ring rings[XDPI_MAX_CPUS];
+	int nrings;
+	int epfd;
 	struct perf_buffer *pb;
 	uint64_t lost;
 	int taken;
@@ -101,12 +120,102 @@ int transport_ncpus(const struct transport *t)
 	return t->ncpus;
 }
 
-static int on_ring(void *ctx, void *data, size_t len)
+static int ring_map(struct ring *r, int fd, uint64_t size)
 {
-	struct transport_reader *r = ctx;
+	long page = sysconf(_SC_PAGESIZE);
+	void *c, *p;
 
-	r->taken++;
-	return r->fn(r->ctx, data, len);
+	c = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED)
+		return -1;
+	r->map_len = (size_t)page + 2 * size;
+	/* Populated now: no page faults while reading. */
+	p = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, page);
+	if (p == MAP_FAILED) {
+		munmap(c, (size_t)page);
+		return -1;
+	}
+	r->consumer_pos = c;
+	r->producer_pos = p;
+	r->data = (const uint8_t *)p + page;
+	r->mask = size - 1;
+	r->cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+static void ring_unmap(struct ring *r)
+{
+	if (r->consumer_pos)
+		munmap(r->consumer_pos, (size_t)sysconf(_SC_PAGESIZE));
+	if (r->producer_pos)
+		munmap((void *)r->producer_pos, r->map_len);
+}
+
+/* Finds the ring's next committed record (skipping discarded ones); 0 when
+ * there is none yet. */
+static int ring_peek(struct ring *r)
+{
+	uint64_t prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+
+	while (r->cons < prod) {
+		const uint8_t *hdr = r->data + (r->cons & r->mask);
+		uint32_t len = __atomic_load_n((const uint32_t *)hdr, __ATOMIC_ACQUIRE);
+
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			return 0;
+		if (len & BPF_RINGBUF_DISCARD_BIT) {
+			len &= ~(uint32_t)BPF_RINGBUF_DISCARD_BIT;
+			r->cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+			continue;
+		}
+		r->next = hdr + BPF_RINGBUF_HDR_SZ;
+		r->next_len = len;
+		/* struct xdpi_event puts ts_ns at byte 8. */
+		r->next_ts = 0;
+		if (len >= 16)
+			memcpy(&r->next_ts, r->next + 8, sizeof(r->next_ts));
+		return 1;
+	}
+	return 0;
+}
+
+static void ring_release(struct ring *r)
+{
+	__atomic_store_n(r->consumer_pos, r->cons, __ATOMIC_RELEASE);
+}
+
+/* Takes every committed record of the reader's rings, oldest first: the
+ * rings are merged by event time, so a flow whose directions are handled
+ * on two CPUs reaches its worker in order. */
+static int rings_consume(struct transport_reader *rd)
+{
+	int n = 0;
+
+	for (int i = 0; i < rd->nrings; i++)
+		if (!rd->rings[i].next)
+			ring_peek(&rd->rings[i]);
+	for (;;) {
+		struct ring *best = NULL;
+
+		for (int i = 0; i < rd->nrings; i++) {
+			struct ring *r = &rd->rings[i];
+
+			if (r->next && (!best || r->next_ts < best->next_ts))
+				best = r;
+		}
+		if (!best)
+			break;
+		rd->fn(rd->ctx, (void *)best->next, best->next_len);
+		best->cons += (best->next_len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+		best->next = NULL;
+		/* Room back to the kernel now and then, not per record. */
+		if (++n % 1024 == 0)
+			ring_release(best);
+		ring_peek(best);
+	}
+	for (int i = 0; i < rd->nrings; i++)
+		ring_release(&rd->rings[i]);
+	return n;
 }
 
 /* A perf sample: header, u32 size, then the bytes the program sent, padded. */
@@ -172,15 +281,20 @@ struct transport_reader *transport_reader_new(struct transport *t, int first, in
 	r->t = t;
 	r->fn = fn;
 	r->ctx = ctx;
+	r->epfd = -1;
 	if (step < 1)
 		step = 1;
 	if (t->kind == XDPI_TRANSPORT_RINGBUF) {
+		r->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (r->epfd < 0)
+			goto fail;
 		for (int c = first; c < t->ncpus; c += step) {
-			int err = r->rb ? ring_buffer__add(r->rb, t->ring_fd[c], on_ring, r) : 0;
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)c };
 
-			if (!r->rb)
-				r->rb = ring_buffer__new(t->ring_fd[c], on_ring, r, NULL);
-			if (!r->rb || err)
+			if (ring_map(&r->rings[r->nrings], t->ring_fd[c], t->bytes))
+				goto fail;
+			r->nrings++;
+			if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, t->ring_fd[c], &ev))
 				goto fail;
 		}
 	} else if (t->kind == XDPI_TRANSPORT_PERFBUF && first < t->ncpus) {
@@ -197,13 +311,14 @@ fail:
 
 int transport_reader_consume(struct transport_reader *r)
 {
-	int err = 0;
+	int err;
 
+	if (r->nrings)
+		return rings_consume(r);
+	if (!r->pb)
+		return 0;
 	r->taken = 0;
-	if (r->rb)
-		err = ring_buffer__consume(r->rb);
-	else if (r->pb)
-		err = perf_buffer__consume(r->pb);
+	err = perf_buffer__consume(r->pb);
 	return err < 0 ? err : r->taken;
 }
 
@@ -211,12 +326,15 @@ int transport_reader_poll(struct transport_reader *r, int timeout_ms)
 {
 	int err = 0;
 
-	if (r->rb)
-		err = ring_buffer__poll(r->rb, timeout_ms);
-	else if (r->pb)
+	if (r->nrings) {
+		struct epoll_event ev[8];
+
+		err = epoll_wait(r->epfd, ev, 8, timeout_ms) < 0 ? -errno : 0;
+	} else if (r->pb) {
 		err = perf_buffer__poll(r->pb, timeout_ms);
-	else if (timeout_ms > 0)
+	} else if (timeout_ms > 0) {
 		usleep((useconds_t)timeout_ms * 1000);
+	}
 	if (err < 0 && err != -EINTR)
 		return err;
 	/* Events below the wake-up watermark wait for this. */
@@ -232,7 +350,10 @@ void transport_reader_free(struct transport_reader *r)
 {
 	if (!r)
 		return;
-	ring_buffer__free(r->rb);
+	for (int i = 0; i < r->nrings; i++)
+		ring_unmap(&r->rings[i]);
+	if (r->epfd >= 0)
+		close(r->epfd);
 	perf_buffer__free(r->pb);
 	free(r);
 }
