@@ -20,6 +20,10 @@
 #include "util.h"
 
 #define CTL_RING_BYTES (1u << 20)
+/* Longest a reader sleeps between looks at its buffers (the kernel wakes
+ * it sooner once a quarter of a buffer is queued): bounds how late events,
+ * and so verdicts, can be; a hundred wake-ups a second cost nothing. */
+#define INGEST_WAIT_MS 10
 #define MAX_WORKERS 64
 
 enum { MSG_EVENT = 1, MSG_FLOW_DONE, MSG_STOP };
@@ -411,7 +415,7 @@ static void *ingest_main(void *arg)
 	else
 		engine_place_thread(e->cfg, g->idx);
 	while (!atomic_load_explicit(&e->ingest_stop, memory_order_acquire)) {
-		int n = engine_ingest_once(e, g->idx, e->cfg->busy_poll ? 0 : 50);
+		int n = engine_ingest_once(e, g->idx, e->cfg->busy_poll ? 0 : INGEST_WAIT_MS);
 
 		if (n < 0 && !warned) {
 			fprintf(stderr, "xdpi: reading the event buffers failed: %s\n", strerror(-n));

@@ -728,8 +728,9 @@ scenario_xdp() {
 
 scenario_tc() {
 	local s=tc sink_a sink_b
-	echo "-- xdpi run -i $IFA --ingress tc (TC ingress and egress)"
-	start_xdpi $s --ingress tc --idle-timeout 60s || die "$s: xdpi did not attach"
+	echo "-- xdpi run -i $IFA --ingress tc --ingest-threads 2 --busy-poll (TC ingress and egress)"
+	start_xdpi $s --ingress tc --ingest-threads 2 --busy-poll --idle-timeout 60s ||
+		die "$s: xdpi did not attach"
 	pass "$s: xdpi attached: $(grep -m1 watching "$TMP/$s.err")"
 	check_attached "$s: while running" no "ingress 1 egress 1"
 
