@@ -36,7 +36,6 @@ struct pcap_source {
 	int swapped;        /* file written with the other byte order */
 	int nsec;           /* nanosecond timestamps */
 	uint32_t snaplen;
-	int borrowed;       /* a cursor over another source's mapping */
 };
 
 static uint32_t rd32(const struct pcap_source *s, const uint8_t *p)
@@ -300,31 +299,6 @@ int pcap_source_next(struct pcap_source *s, struct frame *f, char *err, size_t e
 	}
 }
 
-int pcap_source_mapped(const struct pcap_source *s)
-{
-	return s->map != NULL;
-}
-
-struct pcap_source *pcap_source_cursor(const struct pcap_source *s)
-{
-	struct pcap_source *c;
-
-	if (!s->map)
-		return NULL;
-	c = malloc(sizeof(*c));
-	if (!c)
-		return NULL;
-	*c = *s;
-	c->frames = c->skipped = 0;
-	c->borrowed = 1;
-	c->buf = malloc(FRAME_MAX);
-	if (!c->buf) {
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
 uint64_t pcap_source_skipped(const struct pcap_source *s) { return s->skipped; }
 uint64_t pcap_source_frames(const struct pcap_source *s) { return s->frames; }
 
@@ -341,7 +315,7 @@ void pcap_source_close(struct pcap_source *s)
 		return;
 	if (s->p)
 		pcap_close(s->p);
-	if (s->map && !s->borrowed)
+	if (s->map)
 		munmap((void *)s->map, s->map_len);
 	free(s->buf);
 	free(s);

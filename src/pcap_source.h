@@ -22,11 +22,6 @@ struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen)
 /* 1: a frame; 0: end of file; -1: corrupt file (message in err). Frames
  * whose link header cannot be turned into Ethernet are counted, skipped. */
 int pcap_source_next(struct pcap_source *s, struct frame *f, char *err, size_t errlen);
-/* 1 for a classic pcap read in place (frames stable, cursors possible). */
-int pcap_source_mapped(const struct pcap_source *s);
-/* A second reader of a mapped classic pcap, from where s is now, with its
- * own position and counts; close it before s. NULL when s is not mapped. */
-struct pcap_source *pcap_source_cursor(const struct pcap_source *s);
 uint64_t pcap_source_skipped(const struct pcap_source *s);
 uint64_t pcap_source_frames(const struct pcap_source *s);
 const char *pcap_source_linktype(const struct pcap_source *s);

@@ -37,9 +37,6 @@ struct worker {
 	int started;
 	int index;
 	struct pipeline *pl;
-	struct pcap_source *src;  /* own cursor over the capture (reading workers) */
-	int rc;                   /* of its reading: 0 or -1 */
-	char err[256];
 	struct spsc in;
 	struct output *out;       /* queue front towards the output thread */
 	struct flowtab *table;
@@ -55,8 +52,7 @@ struct pipeline {
 	const struct xdpi_config *cfg;
 	struct xdpi_config wcfg;  /* each worker's share of the tables */
 	int n;
-	int reading;              /* workers read the capture themselves */
-	_Atomic int go;           /* pipeline_run has begun */
+	uint64_t first_share;     /* worker 0's part of the 32-bit hash space */
 	struct worker *w;
 	struct output *sink;
 	pthread_t out_th;
@@ -196,7 +192,6 @@ static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 	return 0;
 }
 
-static int start_reading(struct pipeline *pl, struct pcap_source *src);
 static int start_dispatching(struct pipeline *pl);
 
 static uint32_t share(uint32_t total, int n)
@@ -206,8 +201,7 @@ static uint32_t share(uint32_t total, int n)
 	return s < 1024 ? (total < 1024 ? total : 1024) : (uint32_t)s;
 }
 
-struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink, int n,
-			      struct pcap_source *src)
+struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink, int n)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
 
@@ -220,6 +214,7 @@ struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink
 	 * share with half again as slack for an uneven spread, rather than
 	 * every worker sizing (and zeroing) the whole. */
 	pl->wcfg = *cfg;
+	pl->first_share = n > 1 ? (uint64_t)((double)(1ULL << 32) * 0.8 / n) : 1ULL << 32;
 	if (n > 1) {
 		pl->wcfg.max_flows = share(cfg->max_flows, n);
 		pl->wcfg.dpi_flows = share(cfg->dpi_flows, n);
@@ -235,9 +230,7 @@ struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink
 	for (int i = 0; i < n; i++)
 		if (worker_init(&pl->w[i], &pl->wcfg))
 			goto fail;
-	/* With one worker the dispatching reader runs beside it; with more,
-	 * a mapped capture lets each read for itself. */
-	if (n > 1 && pcap_source_mapped(src) ? start_reading(pl, src) : start_dispatching(pl))
+	if (start_dispatching(pl))
 		goto fail;
 	if (pthread_create(&pl->out_th, NULL, output_main, pl))
 		goto fail;
@@ -267,14 +260,6 @@ static void publish(struct worker *w)
 {
 	spsc_publish(&w->in);
 	w->unpublished = 0;
-}
-
-static void broadcast(struct pipeline *pl, enum item_kind kind, uint64_t ts)
-{
-	for (int i = 0; i < pl->n; i++) {
-		*(uint64_t *)claim(&pl->w[i], sizeof(ts), kind) = ts;
-		publish(&pl->w[i]);
-	}
 }
 
 /* Shard of a flow: a hash that is the same for both directions (XOR of the
@@ -327,9 +312,19 @@ static uint64_t frame_shard(const struct frame *f)
 	return shard_hash(p.src, p.dst, p.family == 4 ? 1 : 4, p.sport, p.dport, p.proto, p.vlan);
 }
 
-static void dispatch(struct pipeline *pl, const struct frame *f)
+/* The worker of a flow. Worker 0 shares its core with the reader, so it
+ * owns a smaller share of the hash space (0.8 / n of it). */
+static struct worker *owner_of(struct pipeline *pl, const struct frame *f)
 {
-	struct worker *w = &pl->w[frame_shard(f) % (uint64_t)pl->n];
+	uint64_t h = frame_shard(f) >> 32, first = pl->first_share;
+
+	if (h < first)
+		return &pl->w[0];
+	return &pl->w[1 + ((h - first) * (uint64_t)(pl->n - 1)) / ((1ULL << 32) - first)];
+}
+
+static void dispatch(struct worker *w, const struct frame *f)
+{
 	uint32_t extra = f->stable ? 0 : f->caplen;
 	struct item_frame *it = claim(w, (uint32_t)sizeof(*it) + extra, ITEM_FRAME);
 
@@ -346,79 +341,11 @@ static void dispatch(struct pipeline *pl, const struct frame *f)
 		publish(w);
 }
 
-/* A reading worker: walks the whole capture with its own cursor and takes
- * the frames of its shard. Every worker sees every frame's time, so the
- * expiry ticks fall where the dispatching reader would put them; no frame
- * is copied or handed over. */
-static int read_shard(struct worker *w)
-{
-	struct pipeline *pl = w->pl;
-	uint64_t next_tick = 0, now = 0;
-	struct frame f;
-	int n;
-
-	while ((n = pcap_source_next(w->src, &f, w->err, sizeof(w->err))) == 1) {
-		if (!next_tick)
-			next_tick = f.ts_ns + pl->cfg->poll_ns;
-		if (f.ts_ns >= next_tick) {
-			flowtrack_tick(w->ft, f.ts_ns);
-			next_tick = f.ts_ns + pl->cfg->poll_ns;
-		}
-		if (f.ts_ns > now)
-			now = f.ts_ns;
-		if (frame_shard(&f) % (uint64_t)pl->n == (uint64_t)w->index)
-			upath_packet(&w->up, f.data, f.caplen, f.cut, f.ts_ns);
-	}
-	worker_finish(w, now);
-	return n < 0 ? -1 : 0;
-}
-
-static void *reading_worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct timespec nap = { 0, 100000 };
-
-	while (!atomic_load_explicit(&w->pl->go, memory_order_acquire))
-		nanosleep(&nap, NULL);
-	w->rc = atomic_load(&w->pl->go) > 0 ? read_shard(w) : 0;
-	return NULL;
-}
-
-/* Mapped classic pcap: every worker reads (worker 0 on the calling thread,
- * with src, so its counts are the file's). Cursors and threads are made
- * here, before any frame flows; the threads wait for pipeline_run. */
-static int start_reading(struct pipeline *pl, struct pcap_source *src)
-{
-	pl->reading = 1;
-	pl->w[0].src = src;
-	for (int i = 1; i < pl->n; i++) {
-		pl->w[i].src = pcap_source_cursor(src);
-		if (!pl->w[i].src ||
-		    pthread_create(&pl->w[i].th, NULL, reading_worker_main, &pl->w[i]))
-			return -1;
-		pl->w[i].started = 1;
-	}
-	return 0;
-}
-
-static int run_reading(struct pipeline *pl, char *err, size_t errlen)
-{
-	int rc;
-
-	atomic_store_explicit(&pl->go, 1, memory_order_release);
-	rc = read_shard(&pl->w[0]);
-	if (rc)
-		snprintf(err, errlen, "%s", pl->w[0].err);
-	for (int i = 1; i < pl->n; i++) {
-		pthread_join(pl->w[i].th, NULL);
-		pl->w[i].started = 0;
-	}
-	return rc;
-}
-
+/* Worker 0 runs on the calling thread, beside the reader; the others get
+ * threads of their own. */
 static int start_dispatching(struct pipeline *pl)
 {
-	for (int i = 0; i < pl->n; i++) {
+	for (int i = 1; i < pl->n; i++) {
 		if (pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]))
 			return -1;
 		pl->w[i].started = 1;
@@ -428,25 +355,45 @@ static int start_dispatching(struct pipeline *pl)
 
 /* Anything else (pcapng through libpcap): this thread reads and hands
  * each frame to its flow's worker. */
+static void tick_all(struct pipeline *pl, enum item_kind kind, uint64_t ts)
+{
+	for (int i = 1; i < pl->n; i++) {
+		*(uint64_t *)claim(&pl->w[i], sizeof(ts), kind) = ts;
+		publish(&pl->w[i]);
+	}
+}
+
+/* The calling thread reads, takes worker 0's frames itself and hands the
+ * others to their workers; expiry ticks reach every worker at the same
+ * capture-time points as in the one-thread path. */
 static int run_dispatching(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
 {
+	struct worker *w0 = &pl->w[0];
 	uint64_t next_tick = 0, now = 0;
 	struct frame f;
 	int n;
 
 	while ((n = pcap_source_next(src, &f, err, errlen)) == 1) {
+		struct worker *w;
+
 		if (!next_tick)
 			next_tick = f.ts_ns + pl->cfg->poll_ns;
 		if (f.ts_ns >= next_tick) {
-			broadcast(pl, ITEM_TICK, f.ts_ns);
+			tick_all(pl, ITEM_TICK, f.ts_ns);
+			flowtrack_tick(w0->ft, f.ts_ns);
 			next_tick = f.ts_ns + pl->cfg->poll_ns;
 		}
 		if (f.ts_ns > now)
 			now = f.ts_ns;
-		dispatch(pl, &f);
+		w = owner_of(pl, &f);
+		if (w == w0)
+			upath_packet(&w0->up, f.data, f.caplen, f.cut, f.ts_ns);
+		else
+			dispatch(w, &f);
 	}
-	broadcast(pl, ITEM_END, now);
-	for (int i = 0; i < pl->n; i++) {
+	tick_all(pl, ITEM_END, now);
+	worker_finish(w0, now);
+	for (int i = 1; i < pl->n; i++) {
 		pthread_join(pl->w[i].th, NULL);
 		pl->w[i].started = 0;
 	}
@@ -455,7 +402,7 @@ static int run_dispatching(struct pipeline *pl, struct pcap_source *src, char *e
 
 int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen)
 {
-	int rc = pl->reading ? run_reading(pl, err, errlen) : run_dispatching(pl, src, err, errlen);
+	int rc = run_dispatching(pl, src, err, errlen);
 
 	pthread_join(pl->out_th, NULL);
 	pl->out_started = 0;
@@ -524,8 +471,6 @@ void pipeline_free(struct pipeline *pl)
 		flowtab_free(w->table);
 		output_close(w->out);
 		mem_free_big(w->in.buf, RING_BYTES);
-		if (i > 0)
-			pcap_source_close(w->src);
 	}
 	free(pl->w);
 	free(pl);

@@ -1,11 +1,12 @@
 /* Offline engine with worker threads. Each worker owns a shard of the flows
  * (by hash), with its own flow table and tracker: no locks on flow state.
- * A classic pcap is read in place, so every worker walks the file with its
- * own cursor and takes its shard's frames; anything else is read by the
- * calling thread, which hands each frame to its worker through a lock-free
- * SPSC ring. Records go through one ring per worker to a single output
- * thread. Expiry ticks fall at the same capture-time points as in the
- * one-thread path, so the records are the same, only their order differs. */
+ * The calling thread reads the capture, runs worker 0 itself (with a
+ * smaller share, as it also reads) and hands the other workers' frames
+ * over lock-free SPSC rings (a pointer into the mapped file for classic
+ * pcap, a copy otherwise). Records go through one ring per worker to a
+ * single output thread. Expiry ticks fall at the same capture-time points
+ * as in the one-thread path, so the records are the same, only their
+ * order differs. */
 #ifndef XDPI_PIPELINE_H
 #define XDPI_PIPELINE_H
 
@@ -18,10 +19,10 @@
 
 struct pipeline;
 
-/* Allocates everything and starts the threads, which wait for
- * pipeline_run. NULL on failure (printed). src stays the caller's. */
+/* Allocates everything and starts the threads of workers 1..n-1 (worker 0
+ * runs in pipeline_run's thread). NULL on failure (printed). */
 struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink,
-			      int workers, struct pcap_source *src);
+			      int workers);
 /* Reads src to its end and waits until every record is out. Allocates
  * nothing. 0, or -1 if the file is corrupt (message in err). */
 int pipeline_run(struct pipeline *pl, struct pcap_source *src, char *err, size_t errlen);

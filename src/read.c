@@ -97,7 +97,7 @@ static int read_with_workers(const struct xdpi_config *cfg, const char *stats_js
 	out = output_open(cfg->out_path);
 	if (!out)
 		return 1;
-	pl = pipeline_new(cfg, out, cfg->workers, src);
+	pl = pipeline_new(cfg, out, cfg->workers);
 	if (!pl) {
 		output_close(out);
 		return 1;

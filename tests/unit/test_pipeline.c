@@ -108,7 +108,7 @@ static void run_capture(const char *pcap, int workers, unsigned long max_allocs)
 	src = pcap_source_open(pcap, err, sizeof(err));
 	CHECK(src != NULL, "open %s: %s", pcap, err);
 	out = output_open(many);
-	pl = src && out ? pipeline_new(&cfg, out, workers, src) : NULL;
+	pl = src && out ? pipeline_new(&cfg, out, workers) : NULL;
 	CHECK(pl != NULL, "pipeline with %d workers", workers);
 	if (pl) {
 		atomic_store(&allocs, 0);
