@@ -31,6 +31,14 @@ expect 2 "invalid value 'soon' for --idle-timeout" -- "$XDPI" read x.pcap --idle
 expect 2 "invalid value '9999' for --snippet-bytes" -- "$XDPI" read x.pcap --snippet-bytes 9999
 expect 2 "invalid value '3000' for --ringbuf-size" -- "$XDPI" run -i xdpi-none0 --ringbuf-size 3000
 expect 2 "invalid value 'fast' for --xdp-mode" -- "$XDPI" run -i xdpi-none0 --xdp-mode fast
+expect 2 "invalid value 'pipe' for --transport: expected ringbuf, perfbuf or none" -- \
+	"$XDPI" run -i xdpi-none0 --transport pipe
+expect 2 "invalid value '3' for --sampling: expected a power of two" -- \
+	"$XDPI" run -i xdpi-none0 --sampling 3
+expect 2 "invalid value '1k' for --worker-ring" -- "$XDPI" run -i xdpi-none0 --worker-ring 1k
+expect 2 "invalid value '0' for --ingest-threads" -- "$XDPI" run -i xdpi-none0 --ingest-threads 0
+expect 2 "does not apply" -- "$XDPI" read x.pcap --transport perfbuf
+expect 2 "does not apply" -- "$XDPI" read x.pcap --busy-poll
 expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
 expect 2 "invalid value 'a,b' for --cpus" -- "$XDPI" run -i xdpi-none0 --cpus a,b
 expect 2 "invalid value '0' for --workers" -- "$XDPI" read x.pcap --workers 0
