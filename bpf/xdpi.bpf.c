@@ -254,6 +254,24 @@ static __always_inline __u8 sample_out(const struct xdpi_flow_key *k, __u32 log2
 	return (h & ((1u << (log2 & 15)) - 1)) != 0;
 }
 
+/* Load shedding: a flow that begins while its CPU's ring is over 3/4 full
+ * sends no snippets (its counters still go to the flow map), so a reader
+ * that falls behind loses snippets of new flows, counted, rather than
+ * events at random. Asked once per flow, not per packet. */
+static __always_inline int ring_pressed(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *rb;
+
+	if (transport != XDPI_TRANSPORT_RINGBUF)
+		return 0;
+	rb = bpf_map_lookup_elem(&ev_rings, &cpu);
+	if (!rb)
+		return 0;
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >
+	       bpf_ringbuf_query(rb, BPF_RB_RING_SIZE) / 4 * 3;
+}
+
 static __always_inline void apply_sampling(struct xdpi_flow_val *v,
 					   const struct xdpi_flow_key *k,
 					   struct xdpi_counters *cnt)
@@ -263,9 +281,13 @@ static __always_inline void apply_sampling(struct xdpi_flow_val *v,
 	__u32 log2 = cfg ? cfg->sample_log2 & 15 : 0;
 
 	v->sample_log2 = log2;
-	v->sampled_out = sample_out(k, log2);
+	v->sampled_out = sample_out(k, log2) ? XDPI_OUT_SAMPLED : 0;
 	if (v->sampled_out)
 		cnt->c[XDPI_C_FLOWS_SAMPLED_OUT]++;
+	else if (snippet_pkts && ring_pressed()) {
+		v->sampled_out = XDPI_OUT_SHED;
+		cnt->c[XDPI_C_FLOWS_SHED]++;
+	}
 }
 
 /* A verdict from user space ends the flow's snippets; its classification

@@ -226,8 +226,10 @@ static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	rec.end_reason = r;
 	rec.ifname = ft->o.ifname;
 	rec.app_proto = v->app_proto;
-	if (ft->o.report_sampling)
+	if (ft->o.report_sampling) {
 		rec.sampling = (uint16_t)(1u << (v->sample_log2 & 15));
+		rec.shed = (v->sampled_out & XDPI_OUT_SHED) != 0;
+	}
 	if (ft->o.annotate)
 		ft->o.annotate(k, &rec, ft->o.annotate_arg);
 	output_flow(ft->out, &rec);

@@ -52,6 +52,7 @@ struct flow_record {
 	const char *ifname;
 	uint8_t app_proto;      /* enum app_proto, from the parsers */
 	uint16_t sampling;      /* live: snippets taken from 1 in N flows; 0: n/a */
+	uint8_t shed;           /* live: no snippets, the ring was over 3/4 full */
 	char sni[REC_NAME];     /* TLS/QUIC server name, "" if none */
 	char host[REC_NAME];    /* HTTP Host, "" if none */
 	/* TCP metrics (has_tcp: a TCP flow). Counters per direction cover the

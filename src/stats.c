@@ -36,6 +36,7 @@ static const char *const names[XDPI_C__MAX] = {
 	[XDPI_C_EV_BYTES] = "event_bytes",
 	[XDPI_C_FLOWS_OFFLOADED] = "flows_offloaded",
 	[XDPI_C_FLOWS_SAMPLED_OUT] = "flows_sampled_out",
+	[XDPI_C_FLOWS_SHED] = "flows_shed",
 };
 
 const char *counter_name(enum xdpi_counter c)

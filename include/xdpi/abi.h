@@ -70,7 +70,7 @@ struct xdpi_flow_val {
 	__u8  app_proto;   /* user space's classification (verdict), 0 unknown */
 	__u8  offloaded;   /* verdict taken: no more snippets for this flow */
 	__u8  sample_log2; /* snippets sampled 1 in 2^n flows when created */
-	__u8  sampled_out; /* this flow fell outside the sample: no snippets */
+	__u8  sampled_out; /* no snippets for this flow: XDPI_OUT_* bits */
 	struct xdpi_tcp_dir tcp[2]; /* indexed by enum xdpi_dir */
 	/* Handshake times; 0 when not seen. Times, not durations, so that
 	 * copies on different CPUs merge: user space takes the differences. */
@@ -105,6 +105,10 @@ struct xdpi_snippet_event {
 	struct xdpi_event hdr;
 	__u8 data[XDPI_SNIPPET_MAX];
 };
+
+/* Why a flow sends no snippets (xdpi_flow_val.sampled_out bits). */
+#define XDPI_OUT_SAMPLED 1  /* outside the 1 in 2^n sample */
+#define XDPI_OUT_SHED    2  /* its CPU's ring buffer was over 3/4 full when it began */
 
 /* How events reach user space (rodata `transport`). */
 enum xdpi_transport {
@@ -166,6 +170,7 @@ enum xdpi_counter {
 	XDPI_C_EV_BYTES,        /* bytes of events written to the transport */
 	XDPI_C_FLOWS_OFFLOADED, /* flow copies that took a verdict: no more snippets */
 	XDPI_C_FLOWS_SAMPLED_OUT, /* flow copies left out of snippet sampling */
+	XDPI_C_FLOWS_SHED,      /* flow copies begun with the ring over 3/4 full: no snippets */
 	XDPI_C__MAX
 };
 

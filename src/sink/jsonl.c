@@ -196,6 +196,8 @@ static void format_flow(struct jw *w, const struct flow_record *r)
 		format_tcp(w, r);
 	if (r->sampling)
 		jw_fmt(w, ",\"sampling\":%u", r->sampling);
+	if (r->shed)
+		jw_fmt(w, ",\"shed\":true");
 	jw_raw(w, "}\n", 2);
 }
 

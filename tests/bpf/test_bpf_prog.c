@@ -1493,6 +1493,50 @@ out:
 		env_close(e);
 }
 
+/* Load shedding: once the CPU's ring is over 3/4 full, new flows send no
+ * snippets (counted), old ones go on; after a drain new flows send again. */
+static void test_shedding(void)
+{
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(1, sizeof(*f));
+	uint64_t c[XDPI_C__MAX];
+	struct xdpi_flow_val v;
+	int nflows = 3000, shed = 0, first_shed = -1;
+
+	printf("load shedding (xdp)\n");
+	if (!e || !f)
+		goto out;
+	/* Each flow: a start event and one 256-byte snippet, 416 bytes of a
+	 * 1 MiB ring; nothing is read meanwhile. */
+	for (int i = 0; i < nflows; i++) {
+		build(f, udp4("10.0.5.1", (uint16_t)(20000 + i), "10.0.5.2", 53, 256));
+		run(e, XDP, f);
+		flow_of(e, f, &v, NULL);
+		if (v.sampled_out & XDPI_OUT_SHED) {
+			shed++;
+			if (first_shed < 0)
+				first_shed = i;
+		}
+		CHECK(v.dir[0].pkts + v.dir[1].pkts == 1, "flow %d counted although shed", i);
+	}
+	counters(e, c);
+	CHECK(first_shed > 1500 && first_shed < 2100, "shedding began at flow %d (ring 3/4 full "
+	      "near flow %d)", first_shed, (int)(RINGBUF_SZ / 4 * 3 / 416));
+	CHECK_EQ(c[XDPI_C_FLOWS_SHED], shed, "flows_shed counter");
+	CHECK_EQ(c[XDPI_C_EV_SNIPPET], nflows - shed, "snippets only from flows not shed");
+	CHECK_EQ(c[XDPI_C_EV_LOST], 0, "nothing lost: shed instead");
+	transport_reader_consume(e->rd);
+	build(f, udp4("10.0.5.1", 40000, "10.0.5.2", 53, 256));
+	run(e, XDP, f);
+	flow_of(e, f, &v, NULL);
+	CHECK(v.sampled_out == 0 && v.dir[0].snippets + v.dir[1].snippets == 1,
+	      "after a drain new flows send snippets again");
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -1526,6 +1570,7 @@ int main(void)
 		test_offload(p);
 		test_sampling(p);
 	}
+	test_shedding();
 	/* The same cases through per-CPU perf buffers. */
 	g_transport = XDPI_TRANSPORT_PERFBUF;
 	printf("-- perfbuf transport --\n");
