@@ -112,10 +112,12 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 		fprintf(f, "  inspection: %llu payloads without inspection state (pool full), "
 			"%llu waits for the record sink; %llu flows offloaded to the kernel "
 			"(%llu refused, map full); snippets from 1 in %u new flows "
-			"(%u changes)\n",
+			"(%u changes; %llu flows sampled out, %llu shed at a full ring)\n",
 			(unsigned long long)es->dpi_no_state, (unsigned long long)es->sink_waits,
 			(unsigned long long)es->verdicts, (unsigned long long)es->verdict_fail,
-			es->sampling, es->sampling_changes);
+			es->sampling, es->sampling_changes,
+			(unsigned long long)c[XDPI_C_FLOWS_SAMPLED_OUT],
+			(unsigned long long)c[XDPI_C_FLOWS_SHED]);
 		if (es->perf_lost)
 			fprintf(f, "  perf buffers reported %llu records lost (in events lost above)\n",
 				(unsigned long long)es->perf_lost);
