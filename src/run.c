@@ -151,8 +151,9 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	tp = transport_open(skel, cfg);
 	if (!tp)
 		goto cleanup;
-	rctx.verdict_fd = bpf_map__fd(skel->maps.verdicts);
-	eng = engine_new(cfg, rctx.verdict_fd, bpf_map__fd(skel->maps.config));
+	eng = engine_new(cfg, bpf_map__fd(skel->maps.verdicts), bpf_map__fd(skel->maps.config));
+	/* Without verdicts there is nothing to look up per exported flow. */
+	rctx.verdict_fd = cfg->no_dpi || cfg->no_offload ? -1 : bpf_map__fd(skel->maps.verdicts);
 	if (!eng || engine_start_ingest(eng, tp))
 		goto cleanup;
 	rctx.eng = eng;
