@@ -301,8 +301,10 @@ static __always_inline int take_verdict(struct xdpi_flow_val *v,
 
 	if (!vd)
 		return 0;
-	v->offloaded = 1;
 	v->app_proto = vd->app_proto;
+	if (vd->keep_snippets)
+		return 0;
+	v->offloaded = 1;
 	cnt->c[XDPI_C_FLOWS_OFFLOADED]++;
 	return 1;
 }

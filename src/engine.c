@@ -190,6 +190,7 @@ static void handle_event(struct worker *w, const struct xdpi_event *e, uint32_t 
 			    (const uint8_t *)e + sizeof(*e), e->len, e->ts_ns);
 		/* Once per flow, not per packet: the kernel stops its snippets. */
 		if (w->verdict_fd >= 0 && dpi_take_verdict(w->dpi, &w->vd)) {
+			w->vd.keep_snippets = (uint8_t)w->cfg->no_offload;
 			if (bpf_map_update_elem(w->verdict_fd, &e->key, &w->vd, BPF_ANY))
 				atomic_fetch_add_explicit(&w->verdict_fail, 1, memory_order_relaxed);
 			else
@@ -297,7 +298,7 @@ struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int con
 
 		w->index = i;
 		w->cfg = cfg;
-		w->verdict_fd = cfg->no_offload || cfg->no_dpi ? -1 : verdict_fd;
+		w->verdict_fd = cfg->no_dpi ? -1 : verdict_fd;
 		w->nrings = e->ningest + 1;
 		w->rings = aligned_alloc(SPSC_CACHELINE, sizeof(*w->rings) * (size_t)w->nrings);
 		if (!w->rings)

@@ -152,8 +152,8 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	if (!tp)
 		goto cleanup;
 	eng = engine_new(cfg, bpf_map__fd(skel->maps.verdicts), bpf_map__fd(skel->maps.config));
-	/* Without verdicts there is nothing to look up per exported flow. */
-	rctx.verdict_fd = cfg->no_dpi || cfg->no_offload ? -1 : bpf_map__fd(skel->maps.verdicts);
+	/* Without the parsers there is nothing to look up per exported flow. */
+	rctx.verdict_fd = cfg->no_dpi ? -1 : bpf_map__fd(skel->maps.verdicts);
 	if (!eng || engine_start_ingest(eng, tp))
 		goto cleanup;
 	rctx.eng = eng;

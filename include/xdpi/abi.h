@@ -125,7 +125,8 @@ enum xdpi_transport {
  * flow record; the kernel reads only app_proto. */
 struct xdpi_verdict {
 	__u8 app_proto;
-	__u8 _pad[7];
+	__u8 keep_snippets; /* --no-offload: record the protocol, go on sending */
+	__u8 _pad[6];
 	char name[256];
 };
 

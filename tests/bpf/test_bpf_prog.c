@@ -1447,6 +1447,19 @@ static void test_offload(enum prog p)
 	flow_of(e, &f[1], &v, NULL);
 	CHECK_EQ(v.app_proto, 0, "other flow unclassified");
 	CHECK_EQ(v.offloaded, 0, "other flow not offloaded");
+
+	/* --no-offload: the protocol is kept, the snippets go on. */
+	vd.app_proto = 2;
+	vd.keep_snippets = 1;
+	key_of(&f[1], &key);
+	CHECK(!bpf_map_update_elem(bpf_map__fd(e->skel->maps.verdicts), &key, &vd, BPF_ANY),
+	      "writing a keep-snippets verdict: %s", strerror(errno));
+	run(e, p, &f[1]);
+	drain(e);
+	CHECK_EQ(count_type(e, XDPI_EV_SNIPPET), 1 + 4 + 1, "snippets go on after a keep-snippets verdict");
+	flow_of(e, &f[1], &v, NULL);
+	CHECK(v.app_proto == 2 && !v.offloaded, "protocol kept (%u), not offloaded (%u)",
+	      v.app_proto, v.offloaded);
 out:
 	free(f);
 	if (e)
