@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* xdpi kernel side: one inspection routine behind an XDP program and a TC
  * program. Parse (include/xdpi/parse.h) -> sanity counters -> per-CPU flow
- * map -> events to user space. The verdict is always PASS. */
+ * map -> events to user space. The verdict is PASS, unless a drop rule
+ * (--rules) matches the packet. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "xdpi/abi.h"
@@ -43,6 +44,7 @@ static __always_inline __u32 xdpi_cut_len(struct xdpi_cut c)
 #include "xdpi/flow.h"
 
 #define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
 
 /* Benchmark builds only (bench/run.sh, never the normal build): stop after
  * a stage to time it alone. 1: timestamp + parse; 2: + counters and flow
@@ -139,6 +141,30 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xdpi_pkt);
 } pkt_slot SEC(".maps");
+
+/* CIDR rules, filled by user space (--rules FILE); see struct xdpi_rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XDPI_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpi_lpm4_key);
+	__type(value, struct xdpi_rule);
+} rules4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XDPI_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpi_lpm6_key);
+	__type(value, struct xdpi_rule);
+} rules6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPI_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct xdpi_rule_hits);
+} rule_hits SEC(".maps");
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -309,7 +335,62 @@ static __always_inline int take_verdict(struct xdpi_flow_val *v,
 	return 1;
 }
 
+/* The rule for the packet's source address, else its destination's; NULL
+ * when neither is covered. */
+static __always_inline struct xdpi_rule *match_rule(const struct xdpi_pkt *p)
+{
+	struct xdpi_rule *r;
+
+	if (p->family == 4) {
+		struct xdpi_lpm4_key k = { .prefixlen = 32 };
+
+		__builtin_memcpy(k.addr, p->src, 4);
+		r = bpf_map_lookup_elem(&rules4, &k);
+		if (r)
+			return r;
+		__builtin_memcpy(k.addr, p->dst, 4);
+		return bpf_map_lookup_elem(&rules4, &k);
+	} else {
+		struct xdpi_lpm6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p->src, 16);
+		r = bpf_map_lookup_elem(&rules6, &k);
+		if (r)
+			return r;
+		__builtin_memcpy(k.addr, p->dst, 16);
+		return bpf_map_lookup_elem(&rules6, &k);
+	}
+}
+
+/* Applies the rules, when there are any: the action, 0 for none. */
+static __always_inline __u32 apply_rules(struct xdpi_counters *cnt, const struct xdpi_pkt *p)
+{
+	struct xdpi_config_map *cfg;
+	struct xdpi_rule_hits *h;
+	struct xdpi_rule *r;
+	__u32 zero = 0, id;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || !cfg->rules_on)
+		return 0;
+	r = match_rule(p);
+	if (!r)
+		return 0;
+	id = r->id;
+	h = bpf_map_lookup_elem(&rule_hits, &id);
+	if (h) {
+		h->pkts++;
+		h->bytes += p->ip_len;
+	}
+	if (r->action == XDPI_RULE_DROP)
+		cnt->c[XDPI_C_RULE_DROPPED]++;
+	else if (r->action == XDPI_RULE_PASS)
+		cnt->c[XDPI_C_RULE_PASSED]++;
+	return r->action;
+}
+
 /* Flow accounting and events for one parsed packet (in its pkt_slot). */
+/* Returns XDPI_RULE_DROP when the packet is to be dropped, else 0. */
 static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 				   __u64 ts, int rc)
 {
@@ -332,6 +413,14 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	}
 	if (rc != XDPI_P_FLOW)
 		return 0;
+	switch (apply_rules(cnt, p)) {
+	case XDPI_RULE_DROP:
+		return XDPI_RULE_DROP;
+	case XDPI_RULE_PASS:
+		return 0;
+	default:
+		break;
+	}
 	if (p->frag)
 		cnt->c[XDPI_C_IP_FRAGMENTS]++;
 
@@ -417,8 +506,7 @@ int xdpi_xdp(struct xdp_md *ctx)
 		asm volatile("" : : "r"(p), "r"(rc), "r"(ts) : "memory");
 		return XDP_PASS;
 	}
-	account(ctx, 1, p, ts, rc);
-	return XDP_PASS;
+	return account(ctx, 1, p, ts, rc) == XDPI_RULE_DROP ? XDP_DROP : XDP_PASS;
 }
 
 SEC("tc")
@@ -437,6 +525,6 @@ int xdpi_tc(struct __sk_buff *skb)
 	cut.known = skb->len - (__u32)(skb->data_end - skb->data);
 	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end, cut, p);
 	xdpi_extend_payload(p, skb->len);
-	account(skb, 0, p, bpf_ktime_get_ns(), rc);
-	return TC_ACT_OK;
+	return account(skb, 0, p, bpf_ktime_get_ns(), rc) == XDPI_RULE_DROP ? TC_ACT_SHOT :
+									 TC_ACT_OK;
 }

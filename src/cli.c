@@ -93,6 +93,10 @@ void cli_usage(FILE *f, enum command cmd)
 			"      --sampling N         take snippets from 1 in N new flows (a power of\n"
 			"                           two up to 32768; default 1, raised and lowered\n"
 			"                           with the workers' backlog; giving it fixes it)\n"
+			"      --rules FILE         CIDR rules, one a line: 'drop 203.0.113.0/24',\n"
+			"                           'pass 10.0.0.0/8' (not counted), 'alert 2001:db8::/32'\n"
+			"                           (counted as usual); a packet matches by source,\n"
+			"                           else destination; hits per rule in the summary\n"
 			"      --stats-interval T   print a counters line to stderr every T\n"
 			"      --state-dir DIR      publish live counters for `xdpi stats`\n"
 			"                           (default /run/xdpi)\n"
@@ -135,7 +139,7 @@ enum {
 	O_IDLE = 256, O_ACTIVE, O_GRACE, O_POLL, O_MAXFLOWS, O_SNIPB, O_SNIPK, O_STATSJ,
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
 	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT, O_NODPI, O_REASM, O_DPIFLOWS,
-	O_TRANSPORT, O_INGEST, O_BUSY, O_NOOFFLOAD, O_SAMPLING, O_WRING,
+	O_TRANSPORT, O_INGEST, O_BUSY, O_NOOFFLOAD, O_SAMPLING, O_WRING, O_RULES,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +177,7 @@ static const struct option long_opts[] = {
 	{ "no-offload", no_argument, NULL, O_NOOFFLOAD },
 	{ "sampling", required_argument, NULL, O_SAMPLING },
 	{ "worker-ring", required_argument, NULL, O_WRING },
+	{ "rules", required_argument, NULL, O_RULES },
 	{ 0 }
 };
 
@@ -185,7 +190,7 @@ static int allowed(enum command cmd, int opt)
 	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
 	case O_DURATION: case O_STATSI: case O_BPFOBJ:
 	case O_TRANSPORT: case O_INGEST: case O_BUSY: case O_NOOFFLOAD: case O_SAMPLING:
-	case O_WRING:
+	case O_WRING: case O_RULES:
 		return cmd == CMD_RUN;
 	case O_KERNEL:
 		return cmd == CMD_READ;
@@ -360,6 +365,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			break;
 		}
 		case O_BUSY: g->busy_poll = 1; break;
+		case O_RULES: g->rules_path = optarg; break;
 		case O_WRING:
 			if (parse_size(optarg, 1, &g->worker_ring_bytes) || g->worker_ring_bytes < 65536 ||
 			    (g->worker_ring_bytes & (g->worker_ring_bytes - 1)) ||

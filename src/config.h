@@ -38,6 +38,7 @@ struct xdpi_config {
 	int no_offload;             /* run --no-offload: workers send no verdicts */
 	int sampling_log2;          /* run --sampling N: start at 1 in 2^n flows; -1 adaptive from 1 */
 	int fixed_sampling;         /* --sampling given: the engine does not adapt it */
+	const char *rules_path;     /* run --rules FILE */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

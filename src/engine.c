@@ -272,6 +272,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Changes the sampling in the kernel's config, leaving its other fields. */
+static int set_sampling(int config_fd, uint32_t log2)
+{
+	struct xdpi_config_map c;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(config_fd, &zero, &c))
+		return -1;
+	c.sample_log2 = log2;
+	return bpf_map_update_elem(config_fd, &zero, &c, BPF_ANY);
+}
+
 struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int config_fd)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -336,10 +348,7 @@ struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int con
 	}
 	e->sample_log2 = cfg->fixed_sampling ? (uint32_t)cfg->sampling_log2 : 0;
 	if (e->config_fd >= 0) {
-		struct xdpi_config_map c = { .sample_log2 = e->sample_log2 };
-		uint32_t zero = 0;
-
-		bpf_map_update_elem(e->config_fd, &zero, &c, BPF_ANY);
+		set_sampling(e->config_fd, e->sample_log2);
 	}
 	return e;
 fail:
@@ -534,7 +543,7 @@ void engine_adapt(struct engine *e)
 {
 	uint64_t full = ring_full_total(e), delivered = delivered_total(e);
 	double fill = 0;
-	uint32_t next, zero = 0;
+	uint32_t next;
 
 	for (int i = 0; i < e->n; i++) {
 		for (int r = 0; r < e->ningest; r++) {
@@ -554,9 +563,7 @@ void engine_adapt(struct engine *e)
 	if (e->cfg->fixed_sampling || e->config_fd < 0 || next == e->sample_log2)
 		return;
 	{
-		struct xdpi_config_map c = { .sample_log2 = next };
-
-		if (bpf_map_update_elem(e->config_fd, &zero, &c, BPF_ANY) == 0) {
+		if (set_sampling(e->config_fd, next) == 0) {
 			e->sample_log2 = next;
 			e->sampling_changes++;
 		}

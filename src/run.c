@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "output.h"
 #include "stats.h"
+#include "rules.h"
 #include "transport.h"
 #include "util.h"
 #include "xdpi.skel.h"
@@ -119,8 +120,22 @@ static void flow_done(const struct xdpi_flow_key *k, void *arg)
 	engine_flow_done(rc->eng, k);
 }
 
+struct rules_ctx {
+	const struct ruleset *rs;
+	int hits_fd;
+};
+
+static void rules_json(FILE *f, void *arg)
+{
+	const struct rules_ctx *rc = arg;
+
+	rules_write_json(f, rc->rs, rc->hits_fd);
+}
+
 int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *state_dir)
 {
+	struct ruleset rules = { 0 };
+	struct rules_ctx rules_ctx;
 	struct attachment att = { -1, -1, -1, NULL };
 	struct snapshot snap;
 	struct engine *eng = NULL;
@@ -134,8 +149,18 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	int ifindex, rc = 1;
 	char path[512];
 
-	if (loader_check_privileges("run"))
+	if (cfg->rules_path) {
+		char err[512];
+
+		if (rules_load_file(cfg->rules_path, &rules, err, sizeof(err))) {
+			fprintf(stderr, "xdpi: %s\n", err);
+			return 2;
+		}
+	}
+	if (loader_check_privileges("run")) {
+		rules_free(&rules);
 		return 1;
+	}
 	ifindex = (int)if_nametoindex(cfg->ifname);
 	if (!ifindex) {
 		fprintf(stderr, "xdpi: unknown interface '%s' (see 'ip link')\n", cfg->ifname);
@@ -143,8 +168,17 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	}
 	loader_set_verbose(cfg->verbose);
 	skel = loader_load(cfg, 0);
-	if (!skel)
+	if (!skel) {
+		rules_free(&rules);
 		return 1;
+	}
+	if (rules_install(&rules, bpf_map__fd(skel->maps.rules4), bpf_map__fd(skel->maps.rules6),
+			  bpf_map__fd(skel->maps.config)))
+		goto cleanup;
+	rules_ctx.rs = &rules;
+	rules_ctx.hits_fd = bpf_map__fd(skel->maps.rule_hits);
+	if (rules.n)
+		stats_set_extra(rules_json, &rules_ctx);
 	out = output_open(cfg->out_path);
 	if (!out)
 		goto cleanup;
@@ -235,9 +269,11 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	engine_drain(eng, out);
 	snapshot(&snap, skel, eng);
 	rc = 0;
-	if (!cfg->quiet)
+	if (!cfg->quiet) {
 		stats_print(stderr, snap.counters, &snap.in, flowtrack_stats(ft),
 			    flowtrack_records(ft), &snap.es);
+		rules_report(stderr, &rules, bpf_map__fd(skel->maps.rule_hits));
+	}
 	if (stats_json && stats_write_json(stats_json, snap.counters, &snap.in, flowtrack_stats(ft),
 					   flowtrack_records(ft), &snap.es)) {
 		fprintf(stderr, "xdpi: cannot write %s\n", stats_json);
@@ -258,6 +294,8 @@ cleanup:
 		store->destroy(store);
 	engine_free(eng);
 	transport_close(tp);
+	stats_set_extra(NULL, NULL);
+	rules_free(&rules);
 	loader_close(skel);
 	return rc;
 }

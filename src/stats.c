@@ -37,6 +37,8 @@ static const char *const names[XDPI_C__MAX] = {
 	[XDPI_C_FLOWS_OFFLOADED] = "flows_offloaded",
 	[XDPI_C_FLOWS_SAMPLED_OUT] = "flows_sampled_out",
 	[XDPI_C_FLOWS_SHED] = "flows_shed",
+	[XDPI_C_RULE_DROPPED] = "rule_dropped",
+	[XDPI_C_RULE_PASSED] = "rule_passed",
 };
 
 const char *counter_name(enum xdpi_counter c)
@@ -149,6 +151,15 @@ static unsigned long long rss_anon_kb(void)
 	return kb;
 }
 
+static void (*extra_fn)(FILE *, void *);
+static void *extra_arg;
+
+void stats_set_extra(void (*fn)(FILE *f, void *arg), void *arg)
+{
+	extra_fn = fn;
+	extra_arg = arg;
+}
+
 int stats_write_json(const char *path, const uint64_t *c, const struct ingest_stats *in,
 		     const struct flowtrack_stats *ft, uint64_t records,
 		     const struct engine_stats *es)
@@ -178,6 +189,8 @@ int stats_write_json(const char *path, const uint64_t *c, const struct ingest_st
 			(unsigned long long)es->perf_lost, (unsigned long long)es->dpi_no_state,
 			(unsigned long long)es->sink_waits, (unsigned long long)es->verdicts,
 			(unsigned long long)es->verdict_fail, es->sampling, es->sampling_changes);
+	if (extra_fn)
+		extra_fn(f, extra_arg);
 	fprintf(f, "}\n");
 	return fclose(f) ? -errno : 0;
 }

@@ -21,6 +21,8 @@ void counters_add_anomalies(uint64_t *c, uint32_t bits);
 void stats_print(FILE *f, const uint64_t *counters, const struct ingest_stats *in,
 		 const struct flowtrack_stats *ft, uint64_t records,
 		 const struct engine_stats *es);
+/* Adds fields (",\"name\":value...") to every stats object written. */
+void stats_set_extra(void (*fn)(FILE *f, void *arg), void *arg);
 int stats_write_json(const char *path, const uint64_t *counters,
 		     const struct ingest_stats *in, const struct flowtrack_stats *ft,
 		     uint64_t records, const struct engine_stats *es);

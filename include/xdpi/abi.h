@@ -133,7 +133,38 @@ struct xdpi_verdict {
 /* Run-time settings the engine changes while running (map `config`, key 0). */
 struct xdpi_config_map {
 	__u32 sample_log2;  /* snippets from 1 in 2^n new flows */
-	__u32 _pad;
+	__u32 rules_on;     /* 1: look packets up in the CIDR rule maps */
+};
+
+/* CIDR rules (maps rules4, rules6: longest-prefix-match tries). A packet
+ * matches by its source address, else by its destination address. */
+enum xdpi_rule_action {
+	XDPI_RULE_PASS  = 1, /* let it through, not counted in flows */
+	XDPI_RULE_DROP  = 2, /* drop it (XDP_DROP / TC_ACT_SHOT) before any accounting */
+	XDPI_RULE_ALERT = 3, /* count it as usual, and in the rule's hits */
+};
+
+#define XDPI_MAX_RULES 4096
+
+struct xdpi_lpm4_key {
+	__u32 prefixlen;
+	__u8  addr[4];
+};
+
+struct xdpi_lpm6_key {
+	__u32 prefixlen;
+	__u8  addr[16];
+};
+
+struct xdpi_rule {
+	__u32 id;       /* index into rule_hits, < XDPI_MAX_RULES */
+	__u32 action;   /* enum xdpi_rule_action */
+};
+
+/* Per-CPU hits of a rule (map rule_hits, index = rule id). */
+struct xdpi_rule_hits {
+	__u64 pkts;
+	__u64 bytes;   /* L3 bytes, as the flow counters */
 };
 
 /* Replay metadata placed before the packet by BPF_PROG_TEST_RUN. */
@@ -172,6 +203,8 @@ enum xdpi_counter {
 	XDPI_C_FLOWS_OFFLOADED, /* flow copies that took a verdict: no more snippets */
 	XDPI_C_FLOWS_SAMPLED_OUT, /* flow copies left out of snippet sampling */
 	XDPI_C_FLOWS_SHED,      /* flow copies begun with the ring over 3/4 full: no snippets */
+	XDPI_C_RULE_DROPPED,    /* packets dropped by a drop rule */
+	XDPI_C_RULE_PASSED,     /* packets let through uncounted by a pass rule */
 	XDPI_C__MAX
 };
 
@@ -192,6 +225,7 @@ _Static_assert(sizeof(struct xdpi_event) == 72, "event header ABI");
 _Static_assert(sizeof(struct xdpi_replay_meta) == 16, "replay meta ABI");
 _Static_assert(sizeof(struct xdpi_verdict) == 264, "verdict ABI");
 _Static_assert(sizeof(struct xdpi_config_map) == 8, "config ABI");
+_Static_assert(sizeof(struct xdpi_lpm4_key) == 8 && sizeof(struct xdpi_lpm6_key) == 20, "LPM keys");
 _Static_assert(sizeof(struct xdpi_counters) == 8 * XDPI_C__MAX, "counters ABI");
 
 #endif

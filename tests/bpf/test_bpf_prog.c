@@ -24,6 +24,7 @@
 #include "flowstore.h"
 #include "loader.h"
 #include "stats.h"
+#include "rules.h"
 #include "transport.h"
 #include "xdpi.skel.h"
 
@@ -1550,6 +1551,63 @@ out:
 		env_close(e);
 }
 
+/* CIDR rules: drop before accounting, pass uncounted, alert counted; hits
+ * per rule; source address first. */
+static void test_rules(enum prog p)
+{
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(3, sizeof(*f));
+	struct ruleset rs = { 0 };
+	struct rule r[3];
+	char err[128];
+	uint64_t c[XDPI_C__MAX];
+	uint32_t ret;
+
+	printf("rules (%s)\n", prog_name[p]);
+	if (!e || !f)
+		goto out;
+	CHECK(!rules_parse_line("drop 10.0.6.0/24", &r[0], err, sizeof(err)), "parse: %s", err);
+	CHECK(!rules_parse_line("pass 10.0.7.1", &r[1], err, sizeof(err)), "parse: %s", err);
+	CHECK(!rules_parse_line("alert 10.0.10.0/24", &r[2], err, sizeof(err)), "parse: %s", err);
+	CHECK(rules_parse_line("drop 10.0.6.1/24", &r[0], err, sizeof(err)) == -1,
+	      "host bits refused");
+	CHECK(rules_parse_line("block 10.0.0.0/8", &r[0], err, sizeof(err)) == -1,
+	      "unknown action refused");
+	rules_parse_line("drop 10.0.6.0/24", &r[0], err, sizeof(err));
+	rs.r = r;
+	rs.n = 3;
+	CHECK(!rules_install(&rs, bpf_map__fd(e->skel->maps.rules4), bpf_map__fd(e->skel->maps.rules6),
+			     bpf_map__fd(e->skel->maps.config)), "installing rules");
+	build(&f[0], udp4("10.0.6.9", 1000, "10.0.9.1", 53, 10));   /* drop by source */
+	build(&f[1], udp4("10.0.9.2", 1000, "10.0.7.1", 53, 10));   /* pass by destination */
+	build(&f[2], udp4("10.0.10.3", 1000, "10.0.9.200", 53, 10)); /* alert by source */
+	for (int i = 0; i < 3; i++) {
+		CHECK(!test_run(e, p, f[i].b, f[i].len, NULL, &ret), "test run");
+		if (i == 0)
+			CHECK_EQ(ret, p == XDP ? XDP_DROP : 2 /* TC_ACT_SHOT */, "drop verdict");
+		else
+			CHECK_EQ(ret, p == XDP ? XDP_PASS : 0, "pass verdict");
+	}
+	counters(e, c);
+	CHECK_EQ(c[XDPI_C_RULE_DROPPED], 1, "rule_dropped");
+	CHECK_EQ(c[XDPI_C_RULE_PASSED], 1, "rule_passed");
+	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 1, "only the alerted packet is in a flow");
+	for (uint32_t id = 0; id < 3; id++) {
+		uint64_t *vals = calloc((size_t)ncpus, sizeof(struct xdpi_rule_hits));
+		uint64_t pkts = 0;
+
+		if (vals && !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.rule_hits), &id, vals))
+			for (int cpu = 0; cpu < ncpus; cpu++)
+				pkts += vals[cpu * 2];
+		CHECK_EQ(pkts, 1, "hits of rule");
+		free(vals);
+	}
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -1584,6 +1642,8 @@ int main(void)
 		test_sampling(p);
 	}
 	test_shedding();
+	test_rules(XDP);
+	test_rules(TC);
 	/* The same cases through per-CPU perf buffers. */
 	g_transport = XDPI_TRANSPORT_PERFBUF;
 	printf("-- perfbuf transport --\n");

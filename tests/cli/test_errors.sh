@@ -39,6 +39,11 @@ expect 2 "invalid value '1k' for --worker-ring" -- "$XDPI" run -i xdpi-none0 --w
 expect 2 "invalid value '0' for --ingest-threads" -- "$XDPI" run -i xdpi-none0 --ingest-threads 0
 expect 2 "does not apply" -- "$XDPI" read x.pcap --transport perfbuf
 expect 2 "does not apply" -- "$XDPI" read x.pcap --busy-poll
+printf 'drop 10.0.0.0/8\nblock 192.0.2.0/24\n' >"$TMP/rules.txt"
+expect 2 "rules.txt:2: unknown action 'block'" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/rules.txt"
+printf 'drop 10.0.0.1/8\n' >"$TMP/rules.txt"
+expect 2 "rules.txt:1: '10.0.0.1/8' has host bits set" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/rules.txt"
+expect 2 "cannot open" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/none.txt"
 expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
 expect 2 "invalid value 'a,b' for --cpus" -- "$XDPI" run -i xdpi-none0 --cpus a,b
 expect 2 "invalid value '0' for --workers" -- "$XDPI" read x.pcap --workers 0

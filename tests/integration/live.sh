@@ -829,6 +829,51 @@ scenario_pressure() {
 	tally "$TMP/pressure.out"
 }
 
+# ---- scenario 6: CIDR rules ---------------------------------------------
+
+scenario_rules() {
+	local s=rules sink_a
+	echo "-- xdpi run -i $IFA --rules FILE"
+	# B's IPv4 address is dropped before any accounting; A's IPv6 address
+	# is let through uncounted; B's IPv6 address only counts hits.
+	printf '%s\n' "# test rules" "drop $B4/32" "pass $A6/128   # ignored" "alert fd00::/64" \
+		>"$TMP/rules.txt"
+	start_xdpi $s --rules "$TMP/rules.txt" --idle-timeout 60s || die "$s: xdpi did not attach"
+	udp_burst "$NSB" "$B4" "$A4" "${U4_BA[@]}"
+	start_sink "$NSA" sink-a6 "$A6,${U6_BA[3]},${U6_BA[0]}"
+	sink_a=$BG
+	udp_burst "$NSB" "$B6" "$A6" "${U6_BA[@]}"
+	wait_sink sink-a6 "$sink_a"
+	stop_xdpi $s
+	python3 - "$TMP/$s.jsonl" "$TMP/$s.stats.json" "$B4" "$B6" "${U4_BA[0]}" "${U4_BA[1]}" \
+		"${U6_BA[0]}" "${U6_BA[1]}" >"$TMP/rules.out" 2>&1 <<'CHK'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+st = json.load(open(sys.argv[2]))
+b4, b6 = sys.argv[3], sys.argv[4]
+n4, size4, n6, size6 = map(int, sys.argv[5:9])
+rules = {r["rule"]: r for r in st.get("rules", [])}
+def say(ok, msg):
+    print(("PASS " if ok else "FAIL ") + "rules: " + msg)
+drop = rules.get("drop %s/32" % b4, {})
+say(drop.get("packets", 0) >= n4 and drop.get("bytes", 0) >= n4 * (28 + size4),
+    "drop rule hit by the %d IPv4 datagrams from B: %s" % (n4, drop))
+say(st["rule_dropped"] == drop.get("packets"), "rule_dropped %d = the drop rule's hits" % st["rule_dropped"])
+say(not [r for r in recs if r["type"] == "flow" and b4 in (r["src_ip"], r["dst_ip"])],
+    "no flow record for dropped traffic")
+# The IPv6 datagrams from B to A match 'pass' by destination only if no
+# rule covers the source: B6 is covered by the alert rule, which wins.
+f6 = [r for r in recs if r["type"] == "flow" and r["src_ip"] == b6 and r["proto"] == 17]
+alert = rules.get("alert fd00::/64", {})
+say(len(f6) == 1 and f6[0]["pkts_fwd"] == n6 and f6[0]["bytes_fwd"] == n6 * (48 + size6),
+    "alerted IPv6 flow still counted exactly: %s" % [(r["pkts_fwd"], r["bytes_fwd"]) for r in f6])
+say(alert.get("packets", 0) >= n6, "alert rule hits %s >= %d" % (alert.get("packets"), n6))
+say(st["rule_passed"] == rules.get("pass fd00::1/128", {}).get("packets", -1),
+    "rule_passed %d = the pass rule's hits" % st["rule_passed"])
+CHK
+	tally "$TMP/rules.out"
+}
+
 # ---- failure paths ------------------------------------------------------
 
 scenario_errors() {
@@ -883,6 +928,7 @@ main() {
 	scenario_perfbuf
 	scenario_none
 	scenario_pressure
+	scenario_rules
 	scenario_errors
 }
 
