@@ -182,13 +182,20 @@ XDPI_UNROLL
  * wake-up per event: wake-ups cost microseconds here. The consumer polls
  * with a short timeout and is woken early once enough data is queued (the
  * perf buffers' watermark is set by user space). */
+/* This CPU's ring buffer, or NULL. */
+static __always_inline void *cpu_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&ev_rings, &cpu);
+}
+
 static __always_inline long send_event(void *ctx, const void *ev, __u64 size)
 {
 	if (transport == XDPI_TRANSPORT_PERFBUF)
 		return bpf_perf_event_output(ctx, &ev_perf, BPF_F_CURRENT_CPU, (void *)ev, size);
 	else {
-		__u32 cpu = bpf_get_smp_processor_id();
-		void *rb = bpf_map_lookup_elem(&ev_rings, &cpu);
+		void *rb = cpu_ring();
 		__u64 flags;
 
 		if (!rb)
@@ -286,12 +293,11 @@ static __always_inline __u8 sample_out(const struct xdpi_flow_key *k, __u32 log2
  * events at random. Asked once per flow, not per packet. */
 static __always_inline int ring_pressed(void)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
 	void *rb;
 
 	if (transport != XDPI_TRANSPORT_RINGBUF)
 		return 0;
-	rb = bpf_map_lookup_elem(&ev_rings, &cpu);
+	rb = cpu_ring();
 	if (!rb)
 		return 0;
 	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >

@@ -521,30 +521,25 @@ uint32_t engine_next_sampling(uint32_t log2, double fill, uint64_t delivered,
 	return log2;
 }
 
-static uint64_t ring_full_total(struct engine *e)
+/* The ingestion threads' published counts, summed. */
+static void ingest_sums(struct engine *e, uint64_t *delivered, uint64_t *ring_full,
+			uint64_t *lost)
 {
-	uint64_t n = 0;
-
-	for (int i = 0; i < e->ningest; i++)
-		n += atomic_load_explicit(&e->in[i].pub_ring_full, memory_order_relaxed);
-	return n;
-}
-
-static uint64_t delivered_total(struct engine *e)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < e->ningest; i++)
-		n += atomic_load_explicit(&e->in[i].pub_delivered, memory_order_relaxed);
-	return n;
+	*delivered = *ring_full = *lost = 0;
+	for (int i = 0; i < e->ningest; i++) {
+		*delivered += atomic_load_explicit(&e->in[i].pub_delivered, memory_order_relaxed);
+		*ring_full += atomic_load_explicit(&e->in[i].pub_ring_full, memory_order_relaxed);
+		*lost += atomic_load_explicit(&e->in[i].pub_lost, memory_order_relaxed);
+	}
 }
 
 void engine_adapt(struct engine *e)
 {
-	uint64_t full = ring_full_total(e), delivered = delivered_total(e);
+	uint64_t full, delivered, lost;
 	double fill = 0;
 	uint32_t next;
 
+	ingest_sums(e, &delivered, &full, &lost);
 	for (int i = 0; i < e->n; i++) {
 		for (int r = 0; r < e->ningest; r++) {
 			struct spsc *q = &e->w[i].rings[r];
@@ -562,11 +557,9 @@ void engine_adapt(struct engine *e)
 	e->last_delivered = delivered;
 	if (e->cfg->fixed_sampling || e->config_fd < 0 || next == e->sample_log2)
 		return;
-	{
-		if (set_sampling(e->config_fd, next) == 0) {
-			e->sample_log2 = next;
-			e->sampling_changes++;
-		}
+	if (set_sampling(e->config_fd, next) == 0) {
+		e->sample_log2 = next;
+		e->sampling_changes++;
 	}
 }
 
@@ -620,11 +613,7 @@ void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stat
 {
 	memset(in, 0, sizeof(*in));
 	memset(st, 0, sizeof(*st));
-	for (int i = 0; i < e->ningest; i++) {
-		st->delivered += atomic_load_explicit(&e->in[i].pub_delivered, memory_order_relaxed);
-		st->ring_full += atomic_load_explicit(&e->in[i].pub_ring_full, memory_order_relaxed);
-		st->perf_lost += atomic_load_explicit(&e->in[i].pub_lost, memory_order_relaxed);
-	}
+	ingest_sums(e, &st->delivered, &st->ring_full, &st->perf_lost);
 	st->sampling = 1u << e->sample_log2;
 	st->sampling_changes = e->sampling_changes;
 	for (int i = 0; i < e->n; i++) {

@@ -30,13 +30,9 @@ struct item_frame {
 	uint32_t cut;
 };
 
-struct pipeline;
-
 struct worker {
 	pthread_t th;
 	int started;
-	int index;
-	struct pipeline *pl;
 	struct spsc in;
 	struct output *out;       /* queue front towards the output thread */
 	struct flowtab *table;
@@ -223,10 +219,6 @@ struct pipeline *pipeline_new(const struct xdpi_config *cfg, struct output *sink
 	if (!pl->w)
 		goto fail;
 	memset(pl->w, 0, sizeof(*pl->w) * (size_t)n);
-	for (int i = 0; i < n; i++) {
-		pl->w[i].index = i;
-		pl->w[i].pl = pl;
-	}
 	for (int i = 0; i < n; i++)
 		if (worker_init(&pl->w[i], &pl->wcfg))
 			goto fail;

@@ -147,7 +147,7 @@ int rules_install(const struct ruleset *rs, int fd4, int fd6, int config_fd)
 	return bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY) ? -1 : 0;
 }
 
-static int rule_hits(int fd, uint32_t id, struct xdpi_rule_hits *sum)
+int rules_hits(int fd, uint32_t id, struct xdpi_rule_hits *sum)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct xdpi_rule_hits v[256];
@@ -167,7 +167,7 @@ void rules_report(FILE *f, const struct ruleset *rs, int hits_fd)
 	for (uint32_t i = 0; i < rs->n; i++) {
 		struct xdpi_rule_hits h;
 
-		if (rule_hits(hits_fd, i, &h) == 0)
+		if (rules_hits(hits_fd, i, &h) == 0)
 			fprintf(f, "  rule %u '%s': %llu packets, %llu bytes\n", i, rs->r[i].text,
 				(unsigned long long)h.pkts, (unsigned long long)h.bytes);
 	}
@@ -179,7 +179,7 @@ int rules_write_json(FILE *f, const struct ruleset *rs, int hits_fd)
 	for (uint32_t i = 0; i < rs->n; i++) {
 		struct xdpi_rule_hits h;
 
-		rule_hits(hits_fd, i, &h);
+		rules_hits(hits_fd, i, &h);
 		fprintf(f, "%s{\"id\":%u,\"rule\":\"%s\",\"packets\":%llu,\"bytes\":%llu}",
 			i ? "," : "", i, rs->r[i].text, (unsigned long long)h.pkts,
 			(unsigned long long)h.bytes);

@@ -28,6 +28,8 @@ int rules_load_file(const char *path, struct ruleset *rs, char *err, size_t errl
 int rules_parse_line(const char *line, struct rule *r, char *err, size_t errlen);
 /* Puts the rules into the maps (rule i has id i) and turns them on. */
 int rules_install(const struct ruleset *rs, int fd4, int fd6, int config_fd);
+/* Hits of rule id, summed over CPUs; 0 or -1. */
+int rules_hits(int hits_fd, uint32_t id, struct xdpi_rule_hits *sum);
 /* Per-rule packets and bytes, summed over CPUs: summary lines, and a
  * ",\"rules\":[...]" member for the stats object. */
 void rules_report(FILE *f, const struct ruleset *rs, int hits_fd);
