@@ -60,6 +60,8 @@ const volatile __u32 snippet_pkts = 8;      /* K: snippets per flow direction */
 const volatile __u32 replay_ts = 0;         /* 1: take time from XDP metadata */
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this */
 const volatile __u32 transport = XDPI_TRANSPORT_RINGBUF;
+const volatile __u32 filter_on = 0;     /* 1: the --filter program runs first */
+const volatile __u32 capture_afxdp = 0; /* 1: every packet goes whole to AF_XDP */
 
 /* Bidirectional flows; written by both programs, read and deleted by the
  * user-space poller (batch lookup, lookup-and-delete on expiry). */
@@ -165,6 +167,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xdpi_rule_hits);
 } rule_hits SEC(".maps");
+
+/* The --filter program and what it continues with (enum xdpi_prog_slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XDPI_PROG__MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} progs SEC(".maps");
+
+/* AF_XDP sockets by RX queue (--capture afxdp, and `deep` rules). */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XDPI_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -395,8 +413,9 @@ static __always_inline __u32 apply_rules(struct xdpi_counters *cnt, const struct
 	return r->action;
 }
 
-/* Flow accounting and events for one parsed packet (in its pkt_slot). */
-/* Returns XDPI_RULE_DROP when the packet is to be dropped, else 0. */
+/* Flow accounting and events for one parsed packet (in its pkt_slot).
+ * Returns XDPI_RULE_DROP when the packet is to be dropped, XDPI_RULE_DEEP
+ * when it is to go whole to AF_XDP, else 0. */
 static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 				   __u64 ts, int rc)
 {
@@ -404,7 +423,7 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	struct xdpi_flow_key key __attribute__((aligned(8)));
 	struct xdpi_flow_val *v;
 	struct xdpi_counters *cnt;
-	__u32 zero = 0;
+	__u32 zero = 0, action;
 	__u8 dir, fresh, unseen;
 
 	cnt = bpf_map_lookup_elem(&counters, &zero);
@@ -419,12 +438,16 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	}
 	if (rc != XDPI_P_FLOW)
 		return 0;
-	switch (apply_rules(cnt, p)) {
+	action = apply_rules(cnt, p);
+	switch (action) {
 	case XDPI_RULE_DROP:
 		return XDPI_RULE_DROP;
 	case XDPI_RULE_PASS:
 		return 0;
+	case XDPI_RULE_DEEP:
+		break;
 	default:
+		action = capture_afxdp ? XDPI_RULE_DEEP : 0;
 		break;
 	}
 	if (p->frag)
@@ -440,13 +463,13 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 		if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) &&
 		    bpf_map_update_elem(&flows, &key, &nv, BPF_ANY)) {
 			cnt->c[XDPI_C_FLOW_UPDATE_FAIL]++;
-			return 0;
+			return action;
 		}
 		cnt->c[XDPI_C_FLOWS_CREATED]++;
 		emit_event(cnt, ctx, XDPI_EV_FLOW_START, &key, p, dir, ts);
 		v = bpf_map_lookup_elem(&flows, &key);
 		if (!v)
-			return 0;
+			return action;
 	}
 	/* This CPU's first packet of a flow made elsewhere: its copy starts
 	 * zeroed, and the update below initialises it. */
@@ -456,9 +479,12 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	if (unseen)
 		apply_sampling(v, &key, cnt);
 	if (XDPI_BENCH_STAGE == 2)
-		return 0;
+		return action;
 	if (fresh)
 		emit_event(cnt, ctx, XDPI_EV_FLOW_END, &key, p, dir, ts);
+	/* A packet that goes whole to user space is its own snippet. */
+	if (action == XDPI_RULE_DEEP && is_xdp)
+		return action;
 	if (XDPI_BENCH_STAGE == 3 && p->payload_len)
 		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, 0, ts);
 	else if (snippet_pkts && transport != XDPI_TRANSPORT_NONE && !v->offloaded &&
@@ -467,11 +493,10 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 		 !((v->dir[0].snippets | v->dir[1].snippets) && take_verdict(v, &key, cnt)) &&
 		 xdpi_flow_take_snippet(v, p, dir, snippet_pkts))
 		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
-	return 0;
+	return action;
 }
 
-SEC("xdp.frags")
-int xdpi_xdp(struct xdp_md *ctx)
+static __always_inline int inspect_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -512,11 +537,28 @@ int xdpi_xdp(struct xdp_md *ctx)
 		asm volatile("" : : "r"(p), "r"(rc), "r"(ts) : "memory");
 		return XDP_PASS;
 	}
-	return account(ctx, 1, p, ts, rc) == XDPI_RULE_DROP ? XDP_DROP : XDP_PASS;
+	switch (account(ctx, 1, p, ts, rc)) {
+	case XDPI_RULE_DROP:
+		return XDP_DROP;
+	case XDPI_RULE_DEEP: {
+		/* No socket on this queue: the packet goes on to the stack. */
+		long act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+
+		if (act == XDP_REDIRECT) {
+			__u32 zero = 0;
+			struct xdpi_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+			if (cnt)
+				cnt->c[XDPI_C_AFXDP_REDIRECTED]++;
+		}
+		return act;
+	}
+	default:
+		return XDP_PASS;
+	}
 }
 
-SEC("tc")
-int xdpi_tc(struct __sk_buff *skb)
+static __always_inline int inspect_tc(struct __sk_buff *skb)
 {
 	/* Headers may sit in paged data: make the first bytes linear. */
 	__u32 want = skb->len < 256 ? skb->len : 256, slot = PKT_SLOT_TC;
@@ -533,4 +575,59 @@ int xdpi_tc(struct __sk_buff *skb)
 	xdpi_extend_payload(p, skb->len);
 	return account(skb, 0, p, bpf_ktime_get_ns(), rc) == XDPI_RULE_DROP ? TC_ACT_SHOT :
 									 TC_ACT_OK;
+}
+
+/* Packets the --filter expression did not match: counted, let through. */
+static __always_inline void count_filtered_out(void)
+{
+	__u32 zero = 0;
+	struct xdpi_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if (cnt)
+		cnt->c[XDPI_C_FILTERED_OUT]++;
+}
+
+/* The attached programs. Without a filter the inspection runs inline; with
+ * one, the filter decides which of the two programs below comes next. If
+ * the tail call fails (no filter in its slot), the packet is inspected. */
+SEC("xdp.frags")
+int xdpi_xdp(struct xdp_md *ctx)
+{
+	if (filter_on)
+		bpf_tail_call(ctx, &progs, XDPI_PROG_FILTER_XDP);
+	return inspect_xdp(ctx);
+}
+
+SEC("tc")
+int xdpi_tc(struct __sk_buff *skb)
+{
+	if (filter_on)
+		bpf_tail_call(skb, &progs, XDPI_PROG_FILTER_TC);
+	return inspect_tc(skb);
+}
+
+SEC("xdp.frags")
+int xdpi_xdp_body(struct xdp_md *ctx)
+{
+	return inspect_xdp(ctx);
+}
+
+SEC("tc")
+int xdpi_tc_body(struct __sk_buff *skb)
+{
+	return inspect_tc(skb);
+}
+
+SEC("xdp.frags")
+int xdpi_xdp_reject(struct xdp_md *ctx)
+{
+	count_filtered_out();
+	return XDP_PASS;
+}
+
+SEC("tc")
+int xdpi_tc_reject(struct __sk_buff *skb)
+{
+	count_filtered_out();
+	return TC_ACT_OK;
 }

@@ -39,6 +39,8 @@ struct xdpi_config {
 	int sampling_log2;          /* run --sampling N: start at 1 in 2^n flows; -1 adaptive from 1 */
 	int fixed_sampling;         /* --sampling given: the engine does not adapt it */
 	const char *rules_path;     /* run --rules FILE */
+	const char *filter;         /* --filter EXPR (tcpdump syntax); NULL: none */
+	int capture_afxdp;          /* run --capture afxdp: whole packets over AF_XDP */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

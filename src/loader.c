@@ -163,10 +163,20 @@ struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 		fprintf(stderr, "xdpi: cannot size the BPF maps\n");
 		goto fail;
 	}
-	/* Only the program this run uses is loaded (the TC one is still needed
-	 * live for egress). */
+	skel->rodata->filter_on = cfg->filter ? 1 : 0;
+	skel->rodata->capture_afxdp = cfg->capture_afxdp ? 1 : 0;
+	/* Only the programs this run uses are loaded (the TC one is still
+	 * needed live for egress; the tail-call targets only with a filter). */
 	if (replay)
 		bpf_program__set_autoload(skel->progs.xdpi_tc, false);
+	if (replay || !cfg->filter) {
+		bpf_program__set_autoload(skel->progs.xdpi_tc_body, false);
+		bpf_program__set_autoload(skel->progs.xdpi_tc_reject, false);
+	}
+	if (!cfg->filter) {
+		bpf_program__set_autoload(skel->progs.xdpi_xdp_body, false);
+		bpf_program__set_autoload(skel->progs.xdpi_xdp_reject, false);
+	}
 
 	err = bpf_object__load_skeleton(skel->skeleton);
 	if (err) {

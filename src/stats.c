@@ -39,6 +39,8 @@ static const char *const names[XDPI_C__MAX] = {
 	[XDPI_C_FLOWS_SHED] = "flows_shed",
 	[XDPI_C_RULE_DROPPED] = "rule_dropped",
 	[XDPI_C_RULE_PASSED] = "rule_passed",
+	[XDPI_C_FILTERED_OUT] = "filtered_out",
+	[XDPI_C_AFXDP_REDIRECTED] = "afxdp_redirected",
 };
 
 const char *counter_name(enum xdpi_counter c)

@@ -118,6 +118,21 @@ enum xdpi_transport {
 };
 
 #define XDPI_MAX_CPUS 256 /* ring buffers the array of maps can hold */
+#define XDPI_MAX_QUEUES 64 /* RX queues the AF_XDP socket map can hold */
+
+/* Slots of the program array `progs`. With a --filter, the attached
+ * program tail-calls the filter (translated from classic BPF by user
+ * space), which tail-calls the inspection program when the packet matches
+ * and the reject program (counts it, lets it through) when not. */
+enum xdpi_prog_slot {
+	XDPI_PROG_FILTER_XDP = 0,
+	XDPI_PROG_FILTER_TC,
+	XDPI_PROG_BODY_XDP,
+	XDPI_PROG_BODY_TC,
+	XDPI_PROG_REJECT_XDP,
+	XDPI_PROG_REJECT_TC,
+	XDPI_PROG__MAX
+};
 
 /* User space's word on a flow (map `verdicts`, keyed by the flow key):
  * inspection is over, the kernel stops sending snippets and keeps the
@@ -142,6 +157,8 @@ enum xdpi_rule_action {
 	XDPI_RULE_PASS  = 1, /* let it through, not counted in flows */
 	XDPI_RULE_DROP  = 2, /* drop it (XDP_DROP / TC_ACT_SHOT) before any accounting */
 	XDPI_RULE_ALERT = 3, /* count it as usual, and in the rule's hits */
+	XDPI_RULE_DEEP  = 4, /* count it, and hand it whole to AF_XDP (XDP only) */
+	XDPI_RULE_SAMPLE = 5, /* count 1 in `arg` of its flows (consistent hash) */
 };
 
 #define XDPI_MAX_RULES 4096
@@ -205,6 +222,8 @@ enum xdpi_counter {
 	XDPI_C_FLOWS_SHED,      /* flow copies begun with the ring over 3/4 full: no snippets */
 	XDPI_C_RULE_DROPPED,    /* packets dropped by a drop rule */
 	XDPI_C_RULE_PASSED,     /* packets let through uncounted by a pass rule */
+	XDPI_C_FILTERED_OUT,    /* packets the --filter expression did not match */
+	XDPI_C_AFXDP_REDIRECTED,/* packets handed whole to an AF_XDP socket */
 	XDPI_C__MAX
 };
 
