@@ -174,7 +174,14 @@ struct {
 	__uint(max_entries, XDPI_PROG__MAX);
 	__type(key, __u32);
 	__type(value, __u32);
-} progs SEC(".maps");
+} xdp_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XDPI_PROG__MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} tc_progs SEC(".maps");
 
 /* AF_XDP sockets by RX queue (--capture afxdp, and `deep` rules). */
 struct {
@@ -594,7 +601,7 @@ SEC("xdp.frags")
 int xdpi_xdp(struct xdp_md *ctx)
 {
 	if (filter_on)
-		bpf_tail_call(ctx, &progs, XDPI_PROG_FILTER_XDP);
+		bpf_tail_call(ctx, &xdp_progs, XDPI_PROG_FILTER);
 	return inspect_xdp(ctx);
 }
 
@@ -602,7 +609,7 @@ SEC("tc")
 int xdpi_tc(struct __sk_buff *skb)
 {
 	if (filter_on)
-		bpf_tail_call(skb, &progs, XDPI_PROG_FILTER_TC);
+		bpf_tail_call(skb, &tc_progs, XDPI_PROG_FILTER);
 	return inspect_tc(skb);
 }
 

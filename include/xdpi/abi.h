@@ -120,17 +120,15 @@ enum xdpi_transport {
 #define XDPI_MAX_CPUS 256 /* ring buffers the array of maps can hold */
 #define XDPI_MAX_QUEUES 64 /* RX queues the AF_XDP socket map can hold */
 
-/* Slots of the program array `progs`. With a --filter, the attached
+/* Slots of the program arrays `xdp_progs` and `tc_progs` (one per
+ * program type, as the kernel requires). With a --filter, the attached
  * program tail-calls the filter (translated from classic BPF by user
  * space), which tail-calls the inspection program when the packet matches
  * and the reject program (counts it, lets it through) when not. */
 enum xdpi_prog_slot {
-	XDPI_PROG_FILTER_XDP = 0,
-	XDPI_PROG_FILTER_TC,
-	XDPI_PROG_BODY_XDP,
-	XDPI_PROG_BODY_TC,
-	XDPI_PROG_REJECT_XDP,
-	XDPI_PROG_REJECT_TC,
+	XDPI_PROG_FILTER = 0,
+	XDPI_PROG_BODY,
+	XDPI_PROG_REJECT,
 	XDPI_PROG__MAX
 };
 
