@@ -28,18 +28,31 @@ all: $(BUILD)/xdpi
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD)/xdpi.bpf.o: bpf/xdpi.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+$(BUILD)/xdpi.bpf.o:  bpf/xdpi.bpf.c $(wildcard include/xdpi/*.h bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # Same program with a deliberate out-of-bounds read: proves that a verifier
 # rejection is reported and leaves nothing attached (tests only).
-$(BUILD)/reject.bpf.o: bpf/xdpi.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+$(BUILD)/reject.bpf.o:  bpf/xdpi.bpf.c $(wildcard include/xdpi/*.h bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DXDPI_TEST_VERIFIER_REJECT -c $< -o $@
 
 $(BUILD)/xdpi.skel.h: $(BUILD)/xdpi.bpf.o
 	$(BPFTOOL) gen skeleton $< name xdpi_bpf > $@
 
-$(BUILD)/obj/%.o: src/%.c $(HDRS) $(BUILD)/xdpi.skel.h
+# The socket filter of `run --hook socket`, an object of its own; and its
+# deliberately unverifiable twin (tests only).
+$(BUILD)/xdpi_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/reject_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DXDPI_TEST_VERIFIER_REJECT -c $< -o $@
+
+$(BUILD)/xdpi_sock.skel.h: $(BUILD)/xdpi_sock.bpf.o
+	$(BPFTOOL) gen skeleton $< name xdpi_sock_bpf > $@
+
+SKELS    := $(BUILD)/xdpi.skel.h $(BUILD)/xdpi_sock.skel.h
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -c $< -o $@
 
@@ -70,11 +83,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/tests/test_bpf%: tests/bpf/test_bpf%.c $(LIB_OBJS) tests/check.h $(BUILD)/xdpi.skel.h
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) tests/check.h $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/asan/obj/%.o: src/%.c $(HDRS) $(BUILD)/xdpi.skel.h
+$(BUILD)/asan/obj/%.o: src/%.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
 
@@ -82,13 +95,13 @@ $(BUILD)/asan/%: tests/unit/%.c $(ASAN_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(filter-out src/main.c,$(SRCS)) $(BUILD)/xdpi.skel.h
+$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(filter-out src/main.c,$(SRCS)) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
 
 .SECONDARY: $(ASAN_OBJS)
 
-tests-build: all $(BUILD)/reject.bpf.o $(UNIT_BINS) $(ASAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+tests-build: all $(BUILD)/reject.bpf.o $(BUILD)/reject_sock.bpf.o $(UNIT_BINS) $(ASAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
 	@for t in $(UNIT_BINS) $(ASAN_BINS); do $$t || exit 1; done
@@ -107,6 +120,8 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/live.sh
 	@bash bench/offload.sh
+	@bash bench/socket.sh
+	@bash bench/afxdp.sh
 
 clean:
 	rm -rf $(BUILD)

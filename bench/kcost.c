@@ -15,7 +15,11 @@
  * passes' means); the flows are created by warm-up passes first. With
  * repeat 1 each figure includes the harness's own timing, see the floor.
  * Programs take turns run by run (one flow) and pass by pass (many flows).
- * -x OBJ times another build of xdpi.bpf.o as well (e.g. before a change). */
+ * -x OBJ times another build of xdpi.bpf.o as well (e.g. before a change).
+ * The full program is also timed behind a --filter (src/cbpf.c translates
+ * it, as the loader does): one that matches the test packets (the filter,
+ * then the full program) and one that does not (the filter, then the
+ * program that only counts them). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +30,12 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "xdpi/abi.h"
+#include "filter.h"
+
+/* Both look at the same fields; the test packets are TCP to port 443 from
+ * 198.18.0.0/15. */
+#define FILTER_MATCH "tcp port 443 and not net 10.0.0.0/8"
+#define FILTER_MISS  "tcp port 80 and not net 10.0.0.0/8"
 
 /* Every test run with repeat > 1 swaps the XDP dispatcher, which waits for
  * an RCU grace period (milliseconds): runs must be few and long. A program
@@ -243,10 +253,43 @@ static int set_rodata(struct bpf_object *o, const char *name, unsigned long long
 	return -1;
 }
 
-/* The XDP program of an object file: the reference, or xdpi's (with the
- * snippet budget K set, its TC program left out). */
-static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_per_pkt)
+/* With a filter: its translation in the object's XDP program array, with
+ * the inspection and reject programs it continues with, as the loader does. */
+static int fill_filter(struct bpf_object *o, const char *expr)
 {
+	struct bpf_map *arr = bpf_object__find_map_by_name(o, "xdp_progs");
+	struct bpf_program *body = bpf_object__find_program_by_name(o, "xdpi_xdp_body");
+	struct bpf_program *reject = bpf_object__find_program_by_name(o, "xdpi_xdp_reject");
+	__u32 slots[] = { XDPI_PROG_BODY, XDPI_PROG_REJECT, XDPI_PROG_FILTER };
+	int fds[3] = { body ? bpf_program__fd(body) : -1, reject ? bpf_program__fd(reject) : -1, -1 };
+	char err[512];
+	struct filter *f = filter_compile(expr, FILTER_DLT_ETHERNET, err, sizeof(err));
+	int rc = -1;
+
+	if (!f || !arr) {
+		fprintf(stderr, "kcost: filter '%s': %s\n", expr, f ? "no program array" : err);
+		goto cleanup;
+	}
+	fds[2] = filter_load(f, CBPF_CTX_XDP, bpf_map__fd(arr), 0);
+	for (int i = 0; i < 3; i++)
+		if (fds[i] < 0 || bpf_map_update_elem(bpf_map__fd(arr), &slots[i], &fds[i], 0))
+			goto cleanup;
+	rc = 0;
+cleanup:
+	if (fds[2] >= 0)
+		close(fds[2]);
+	filter_free(f);
+	return rc;
+}
+
+/* The XDP program of an object file: the reference, or xdpi's (with the
+ * snippet budget K set, its TC programs left out, and with a --filter
+ * expression in front when filter is not NULL). */
+static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_per_pkt,
+		    const char *filter)
+{
+	static const char *const tail_called[] = { "xdpi_tc_body", "xdpi_tc_reject",
+						   "xdpi_xdp_body", "xdpi_xdp_reject" };
 	struct bpf_program *pr;
 	struct bpf_map *ev;
 
@@ -258,6 +301,15 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_p
 	pr = bpf_object__find_program_by_name(p->obj, "xdpi_tc");
 	if (pr)
 		bpf_program__set_autoload(pr, false);
+	for (int i = 0; i < 4; i++) {
+		pr = bpf_object__find_program_by_name(p->obj, tail_called[i]);
+		if (pr && (i < 2 || !filter))
+			bpf_program__set_autoload(pr, false);
+	}
+	if (filter && set_rodata(p->obj, "filter_on", 1)) {
+		fprintf(stderr, "kcost: %s: no filter_on\n", path);
+		return -1;
+	}
 	if (snippet_pkts >= 0 && set_rodata(p->obj, "snippet_pkts", (unsigned)snippet_pkts)) {
 		fprintf(stderr, "kcost: %s: no snippet_pkts\n", path);
 		return -1;
@@ -270,7 +322,7 @@ static int load_obj(struct prog *p, const char *path, int snippet_pkts, int ev_p
 		fprintf(stderr, "kcost: %s: no event rings\n", path);
 		return -1;
 	}
-	if (bpf_object__load(p->obj)) {
+	if (bpf_object__load(p->obj) || (filter && fill_filter(p->obj, filter))) {
 		fprintf(stderr, "kcost: cannot load %s\n", path);
 		return -1;
 	}
@@ -317,10 +369,11 @@ int main(int argc, char **argv)
 	unsigned repeat = 1000000, flows = 65536, passes = 5;
 	const char *dir = "build/bench", *extra[MAX_EXTRA];
 	static unsigned char small[64], big[1514];
-	struct prog progs[9 + MAX_EXTRA] = { 0 };
-	enum { PASS, REF, REF_LRU, REF_LRU_TS, STAGE1, STAGE2, NOSNIP, FULL, STAGE3, NPROG };
+	struct prog progs[11 + MAX_EXTRA] = { 0 };
+	enum { PASS, REF, REF_LRU, REF_LRU_TS, STAGE1, STAGE2, NOSNIP, FULL, STAGE3, FILT_MATCH,
+	       FILT_MISS, NPROG };
 	int nextra = 0, n, opt;
-	static double v[9 + MAX_EXTRA][NCOL][16];
+	static double v[11 + MAX_EXTRA][NCOL][16];
 	unsigned *order;
 	char path[4096];
 
@@ -346,7 +399,8 @@ int main(int argc, char **argv)
 		goto fail;
 #define LOAD(i, file, k, lbl) do { \
 		snprintf(path, sizeof(path), "%s/%s", dir, file); \
-		if (load_obj(&progs[i], path, k, i == STAGE3)) \
+		if (load_obj(&progs[i], path, k, i == STAGE3, \
+			     i == FILT_MATCH ? FILTER_MATCH : i == FILT_MISS ? FILTER_MISS : NULL)) \
 			goto fail; \
 		snprintf(progs[i].label, sizeof(progs[i].label), "%s", lbl); \
 	} while (0)
@@ -361,11 +415,16 @@ int main(int argc, char **argv)
 	LOAD(FULL, "xdpi.bpf.o", 8, "**xdpi full program** (snippets on, K = 8 spent)");
 	LOAD(STAGE3, "xdpi-stage3.bpf.o", 8,
 	     "xdpi stage 3: full + a snippet event on every packet (K ignored)");
+	LOAD(FILT_MATCH, "xdpi.bpf.o", 8,
+	     "xdpi full program + filter, matching (`" FILTER_MATCH "`)");
+	LOAD(FILT_MISS, "xdpi.bpf.o", 8,
+	     "xdpi + filter, not matching (`" FILTER_MISS "`): filter + count only");
 	/* Eight packets of each flow spend its snippet budget first. */
 	progs[FULL].warm = 9;
+	progs[FILT_MATCH].warm = 9;
 	n = NPROG;
 	for (int i = 0; i < nextra; i++, n++) {
-		if (load_obj(&progs[n], extra[i], 8, 0))
+		if (load_obj(&progs[n], extra[i], 8, 0, NULL))
 			goto fail;
 		progs[n].warm = 9;
 		snprintf(progs[n].label, sizeof(progs[n].label), "%s, K = 8 spent", extra[i]);
@@ -412,6 +471,8 @@ int main(int argc, char **argv)
 	ratio("xdpi full / LRU reference", &progs[FULL], &progs[REF_LRU], HOT_64);
 	ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], HOT_64);
 	ratio("xdpi full / LRU + timestamp reference", &progs[FULL], &progs[REF_LRU_TS], HOT_64);
+	ratio("+ filter, matching / full", &progs[FILT_MATCH], &progs[FULL], HOT_64);
+	ratio("+ filter, not matching / full", &progs[FILT_MISS], &progs[FULL], HOT_64);
 	for (int i = NPROG; i < n; i++) {
 		char what[200];
 
@@ -431,6 +492,8 @@ int main(int argc, char **argv)
 		ratio("LRU reference / reference", &progs[REF_LRU], &progs[REF], MANY_64);
 		ratio("xdpi full / LRU + timestamp reference", &progs[FULL], &progs[REF_LRU_TS],
 		      MANY_64);
+		ratio("+ filter, matching / full", &progs[FILT_MATCH], &progs[FULL], MANY_64);
+		ratio("+ filter, not matching / full", &progs[FILT_MISS], &progs[FULL], MANY_64);
 		for (int i = NPROG; i < n; i++) {
 			char what[200];
 

@@ -12,7 +12,7 @@
  *
  * livegen_pass: an XDP_PASS program for the receiver of the tcpdump
  * reference (live frames reach a veth peer only through a native XDP
- * program). */
+ * program); livegen_drop: a bare XDP_DROP one. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -102,4 +102,11 @@ SEC("xdp")
 int livegen_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
+}
+
+/* The floor of bench/droplive.sh: drop everything, look at nothing. */
+SEC("xdp")
+int livegen_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
 }

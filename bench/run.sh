@@ -23,8 +23,13 @@ $BPF_CC -c bpf/xdpi.bpf.c -o "$B/xdpi.bpf.o"
 for stage in 1 2 3; do
 	$BPF_CC -DXDPI_BENCH_STAGE=$stage -c bpf/xdpi.bpf.c -o "$B/xdpi-stage$stage.bpf.o"
 done
-cc -O2 -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libbpf) -o "$B/kcost" \
-	bench/kcost.c $(pkg-config --libs libbpf) -lelf -lz
+# Server-name extraction on every packet, to time it (bench/namecost.c).
+$BPF_CC -DXDPI_BENCH_NAMES=1 -c bpf/xdpi.bpf.c -o "$B/xdpi-names.bpf.o"
+cc -O2 -Wall -Wextra -Werror $(pkg-config --cflags libbpf) -o "$B/namecost" \
+	bench/namecost.c $(pkg-config --libs libbpf) -lelf -lz
+# kcost also times the program behind a --filter: it links the translator.
+cc -O2 -Wall -Wextra -Werror -Iinclude -Isrc $(pkg-config --cflags libbpf) -o "$B/kcost" \
+	bench/kcost.c src/cbpf.c src/filter.c $(pkg-config --libs libbpf) -lpcap -lelf -lz
 
 # Transports and ingestion (bench/transport.c) use xdpi's own modules.
 cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild -o "$B/transport" \
@@ -42,6 +47,10 @@ kernel_cost() {
 	echo "### Kernel program cost"
 	echo
 	"$B/kcost" -d "$B" -r "${REPEAT:-1000000}" -f "${FLOWS:-65536}"
+	echo
+	echo "### Server-name extraction"
+	echo
+	"$B/namecost" -d "$B" -r "${REPEAT:-1000000}" -f "${FLOWS:-65536}"
 }
 if [ "${1:-}" = kernel ]; then
 	kernel_cost

@@ -42,6 +42,7 @@ static __always_inline __u32 xdpi_cut_len(struct xdpi_cut c)
 
 #include "xdpi/parse.h"
 #include "xdpi/flow.h"
+#include "extract.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
@@ -113,10 +114,10 @@ struct {
 	__type(value, struct xdpi_verdict);
 } verdicts SEC(".maps");
 
-/* Settings user space changes at run time: snippet sampling. */
+/* Settings user space changes at run time (XDPI_CFG_* entries). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, XDPI_CFG__MAX);
 	__type(key, __u32);
 	__type(value, struct xdpi_config_map);
 } config SEC(".maps");
@@ -162,11 +163,34 @@ struct {
 } rules6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPI_MAX_RULES * 4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpi_port_key);
+	__type(value, struct xdpi_rule);
+} rules_port SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct xdpi_rule);
+} rules_proto SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XDPI_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct xdpi_rule_hits);
 } rule_hits SEC(".maps");
+
+/* The rules as written, for user space only (see struct xdpi_rule_text). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPI_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct xdpi_rule_text);
+} rule_text SEC(".maps");
 
 /* The --filter program and what it continues with (enum xdpi_prog_slot). */
 struct {
@@ -333,8 +357,8 @@ static __always_inline void apply_sampling(struct xdpi_flow_val *v,
 					   const struct xdpi_flow_key *k,
 					   struct xdpi_counters *cnt)
 {
-	__u32 zero = 0;
-	struct xdpi_config_map *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 key = XDPI_CFG_ENGINE;
+	struct xdpi_config_map *cfg = bpf_map_lookup_elem(&config, &key);
 	__u32 log2 = cfg ? cfg->sample_log2 & 15 : 0;
 
 	v->sample_log2 = log2;
@@ -366,15 +390,16 @@ static __always_inline int take_verdict(struct xdpi_flow_val *v,
 	return 1;
 }
 
-/* The rule for the packet's source address, else its destination's; NULL
- * when neither is covered. */
-static __always_inline struct xdpi_rule *match_rule(const struct xdpi_pkt *p)
+/* The CIDR rule for the packet's source address, else its destination's. */
+static __always_inline struct xdpi_rule *match_cidr(const struct xdpi_pkt *p, __u32 on)
 {
 	struct xdpi_rule *r;
 
 	if (p->family == 4) {
 		struct xdpi_lpm4_key k = { .prefixlen = 32 };
 
+		if (!(on & XDPI_RULES_CIDR4))
+			return NULL;
 		__builtin_memcpy(k.addr, p->src, 4);
 		r = bpf_map_lookup_elem(&rules4, &k);
 		if (r)
@@ -384,6 +409,8 @@ static __always_inline struct xdpi_rule *match_rule(const struct xdpi_pkt *p)
 	} else {
 		struct xdpi_lpm6_key k = { .prefixlen = 128 };
 
+		if (!(on & XDPI_RULES_CIDR6))
+			return NULL;
 		__builtin_memcpy(k.addr, p->src, 16);
 		r = bpf_map_lookup_elem(&rules6, &k);
 		if (r)
@@ -393,20 +420,48 @@ static __always_inline struct xdpi_rule *match_rule(const struct xdpi_pkt *p)
 	}
 }
 
-/* Applies the rules, when there are any: the action, 0 for none. */
-static __always_inline __u32 apply_rules(struct xdpi_counters *cnt, const struct xdpi_pkt *p)
+/* The first rule that matches: CIDR, then port (source, then destination),
+ * then protocol; NULL when none does. */
+static __always_inline struct xdpi_rule *match_rule(const struct xdpi_pkt *p, __u32 on)
 {
-	struct xdpi_config_map *cfg;
+	struct xdpi_rule *r = match_cidr(p, on);
+	__u32 proto = p->proto;
+
+	if (r)
+		return r;
+	if ((on & XDPI_RULES_PORT) && (p->sport | p->dport)) {
+		struct xdpi_port_key k = { .port = p->sport, .proto = p->proto };
+
+		r = bpf_map_lookup_elem(&rules_port, &k);
+		if (r)
+			return r;
+		k.port = p->dport;
+		r = bpf_map_lookup_elem(&rules_port, &k);
+		if (r)
+			return r;
+	}
+	if (on & XDPI_RULES_PROTO) {
+		r = bpf_map_lookup_elem(&rules_proto, &proto);
+		if (r && r->action)
+			return r;
+	}
+	return NULL;
+}
+
+/* Applies the rules, when there are any: the matching rule, or NULL. */
+static __always_inline struct xdpi_rule *apply_rules(struct xdpi_counters *cnt,
+						     const struct xdpi_pkt *p,
+						     const struct xdpi_config_map *pol)
+{
 	struct xdpi_rule_hits *h;
 	struct xdpi_rule *r;
-	__u32 zero = 0, id;
+	__u32 id;
 
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || !cfg->rules_on)
-		return 0;
-	r = match_rule(p);
+	if (!pol->rules_on)
+		return NULL;
+	r = match_rule(p, pol->rules_on);
 	if (!r)
-		return 0;
+		return NULL;
 	id = r->id;
 	h = bpf_map_lookup_elem(&rule_hits, &id);
 	if (h) {
@@ -417,12 +472,29 @@ static __always_inline __u32 apply_rules(struct xdpi_counters *cnt, const struct
 		cnt->c[XDPI_C_RULE_DROPPED]++;
 	else if (r->action == XDPI_RULE_PASS)
 		cnt->c[XDPI_C_RULE_PASSED]++;
-	return r->action;
+	return r;
+}
+
+/* Flow sampling of accounting: a hash of the key other than the snippet
+ * sampling's (sample_out), so the two choices do not go together. */
+static __always_inline int flow_sampled_out(const struct xdpi_flow_key *k, __u32 n)
+{
+	const __u32 *w = (const void *)k;
+	__u32 h = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4] ^ w[5] ^ w[6] ^ w[7] ^ w[8] ^ w[9];
+
+	if (n <= 1)
+		return 0;
+	h *= 0x9e3779b1u;
+	h ^= h >> 15;
+	h *= 0x85ebca77u;
+	h ^= h >> 13;
+	return h % n != 0;
 }
 
 /* Flow accounting and events for one parsed packet (in its pkt_slot).
  * Returns XDPI_RULE_DROP when the packet is to be dropped, XDPI_RULE_DEEP
- * when it is to go whole to AF_XDP, else 0. */
+ * when it is to go whole to AF_XDP, else 0. ts 0: now, taken only once
+ * the rules let the packet in, so a drop costs no clock read. */
 static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 				   __u64 ts, int rc)
 {
@@ -430,11 +502,14 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	struct xdpi_flow_key key __attribute__((aligned(8)));
 	struct xdpi_flow_val *v;
 	struct xdpi_counters *cnt;
-	__u32 zero = 0, action;
+	struct xdpi_config_map *pol;
+	struct xdpi_rule *rule;
+	__u32 zero = 0, polkey = XDPI_CFG_POLICY, action, pkt_n, flow_n;
 	__u8 dir, fresh, unseen;
 
 	cnt = bpf_map_lookup_elem(&counters, &zero);
-	if (!cnt)
+	pol = bpf_map_lookup_elem(&config, &polkey);
+	if (!cnt || !pol)
 		return 0;
 	cnt->c[XDPI_C_PACKETS]++;
 	if (p->anomalies)
@@ -445,7 +520,9 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	}
 	if (rc != XDPI_P_FLOW)
 		return 0;
-	action = apply_rules(cnt, p);
+	rule = apply_rules(cnt, p, pol);
+	action = rule ? rule->action : 0;
+	flow_n = pol->flow_sample;
 	switch (action) {
 	case XDPI_RULE_DROP:
 		return XDPI_RULE_DROP;
@@ -453,19 +530,35 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 		return 0;
 	case XDPI_RULE_DEEP:
 		break;
+	case XDPI_RULE_SAMPLE:
+		flow_n = rule->arg;
+		/* fall through */
 	default:
 		action = capture_afxdp ? XDPI_RULE_DEEP : 0;
 		break;
 	}
+	pkt_n = pol->pkt_sample;
+	if (pkt_n > 1 && bpf_get_prandom_u32() % pkt_n) {
+		cnt->c[XDPI_C_PKT_SAMPLED_OUT]++;
+		return 0;
+	}
 	if (p->frag)
 		cnt->c[XDPI_C_IP_FRAGMENTS]++;
+	if (!ts)
+		ts = bpf_ktime_get_ns();
 
 	dir = xdpi_flow_key_from_pkt(p, &key);
+	if (flow_sampled_out(&key, flow_n)) {
+		cnt->c[XDPI_C_FLOW_SAMPLED_OUT]++;
+		return 0;
+	}
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
 		struct xdpi_flow_val nv;
 
 		xdpi_flow_val_init(&nv, p, dir, ts);
+		nv.pkt_sample = pkt_n > 1 ? pkt_n : 0;
+		nv.flow_sample = flow_n > 1 ? flow_n : 0;
 		apply_sampling(&nv, &key, cnt);
 		if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) &&
 		    bpf_map_update_elem(&flows, &key, &nv, BPF_ANY)) {
@@ -483,15 +576,28 @@ static __always_inline int account(void *ctx, int is_xdp, struct xdpi_pkt *p,
 	unseen = !v->seen;
 	cnt->c[XDPI_C_FLOW_PACKETS]++;
 	fresh = xdpi_flow_val_update(v, p, dir, ts);
-	if (unseen)
+	if (unseen) {
+		v->pkt_sample = pkt_n > 1 ? pkt_n : 0;
+		v->flow_sample = flow_n > 1 ? flow_n : 0;
 		apply_sampling(v, &key, cnt);
+	}
 	if (XDPI_BENCH_STAGE == 2)
 		return action;
 	if (fresh)
 		emit_event(cnt, ctx, XDPI_EV_FLOW_END, &key, p, dir, ts);
-	/* A packet that goes whole to user space is its own snippet. */
-	if (action == XDPI_RULE_DEEP && is_xdp)
+	xdpi_names_take(ctx, is_xdp, cnt, v, &key, p, dir);
+	/* A packet that goes whole to user space is its own snippet. With
+	 * --capture afxdp (a mirror port: the stack has no use for the copy),
+	 * once the parsers are done with the flow its packets are dropped
+	 * here instead; a `deep` rule always hands them over. */
+	if (action == XDPI_RULE_DEEP && is_xdp) {
+		if (capture_afxdp && !(rule && rule->action == XDPI_RULE_DEEP) &&
+		    (v->offloaded || (p->payload_len && take_verdict(v, &key, cnt)))) {
+			cnt->c[XDPI_C_AFXDP_DONE]++;
+			return XDPI_RULE_DROP;
+		}
 		return action;
+	}
 	if (XDPI_BENCH_STAGE == 3 && p->payload_len)
 		emit_snippet(cnt, ctx, is_xdp, &key, p, dir, 0, ts);
 	else if (snippet_pkts && transport != XDPI_TRANSPORT_NONE && !v->offloaded &&
@@ -527,7 +633,7 @@ static __always_inline int inspect_xdp(struct xdp_md *ctx)
 			ts = bpf_ktime_get_ns();
 		}
 	} else {
-		ts = bpf_ktime_get_ns();
+		ts = 0; /* account() reads the clock when it needs it */
 	}
 #ifdef XDPI_TEST_VERIFIER_REJECT
 	ts += *(volatile __u8 *)(data + 64); /* unchecked read: must be rejected */
@@ -541,6 +647,7 @@ static __always_inline int inspect_xdp(struct xdp_md *ctx)
 		xdpi_extend_payload(p, bpf_xdp_get_buff_len(ctx));
 	if (XDPI_BENCH_STAGE == 1) {
 		/* Keep the parse: its result must look used. */
+		ts = ts ? ts : bpf_ktime_get_ns();
 		asm volatile("" : : "r"(p), "r"(rc), "r"(ts) : "memory");
 		return XDP_PASS;
 	}
@@ -580,7 +687,7 @@ static __always_inline int inspect_tc(struct __sk_buff *skb)
 	cut.known = skb->len - (__u32)(skb->data_end - skb->data);
 	rc = xdpi_parse((void *)(long)skb->data, (void *)(long)skb->data_end, cut, p);
 	xdpi_extend_payload(p, skb->len);
-	return account(skb, 0, p, bpf_ktime_get_ns(), rc) == XDPI_RULE_DROP ? TC_ACT_SHOT :
+	return account(skb, 0, p, 0, rc) == XDPI_RULE_DROP ? TC_ACT_SHOT :
 									 TC_ACT_OK;
 }
 

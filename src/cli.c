@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "filter.h"
 #include "xdpi/abi.h"
 #include "util.h"
 
@@ -25,10 +26,14 @@ void config_defaults(struct xdpi_config *c)
 	c->transport = 0;          /* XDPI_TRANSPORT_RINGBUF */
 	c->ingest_threads = 1;
 	c->worker_ring_bytes = 8 << 20;
+	c->afxdp_frames = 16384;
 }
 
 static const char common_help[] =
 	"Output and flow options:\n"
+	"      --filter EXPR        inspect only packets matching a tcpdump expression\n"
+	"                           ('tcp port 443 and not net 10.0.0.0/8'); the others\n"
+	"                           are counted in filtered_out and go no further\n"
 	"  -w, --write FILE         write JSON Lines records to FILE (default: stdout)\n"
 	"      --idle-timeout T     end a flow after T without packets (default 15s)\n"
 	"      --active-timeout T   emit a record for a flow every T while it lasts\n"
@@ -42,6 +47,9 @@ static const char common_help[] =
 	"                           raise it to a full segment, e.g. 1500, for TLS\n"
 	"                           and long HTTP heads in `run`)\n"
 	"      --snippet-pkts K     snippets per flow direction, 0-64 (default 8)\n"
+	"      --snippets off       no snippets (the same as --snippet-pkts 0); the\n"
+	"                           kernel still finds TLS SNI and HTTP Host names in\n"
+	"                           single packets for the flow records\n"
 	"      --stats-json FILE    write the final counters as one JSON object\n"
 	"      --no-dpi             flows only: no protocol parsing (dns/tls/http)\n"
 	"      --reassembly-bytes N first bytes of each TCP direction kept for the\n"
@@ -64,9 +72,24 @@ void cli_usage(FILE *f, enum command cmd)
 			"Capture options:\n"
 			"  -i, --interface IFACE    interface to watch (required)\n"
 			"      --ingress xdp|tc     hook for received packets (default xdp)\n"
+			"      --hook kernel|socket kernel: the XDP/TC programs (default); socket:\n"
+			"                           where XDP/TC attachment is not allowed, a socket\n"
+			"                           filter on an AF_PACKET socket keeps each packet's\n"
+			"                           headers and --snippet-bytes of payload, read\n"
+			"                           through a memory-mapped ring (of --ringbuf-size)\n"
+			"                           by one thread that does what `read` does; not\n"
+			"                           with the XDP/TC, event and engine options\n"
 			"      --xdp-mode auto|native|generic\n"
 			"                           auto tries native and falls back to generic\n"
 			"      --no-egress          do not attach the TC egress program\n"
+			"      --capture ring|afxdp how payloads reach the parsers: snippets through\n"
+			"                           the event buffers (default), or every received\n"
+			"                           packet whole over AF_XDP sockets, one per RX\n"
+			"                           queue (mirror/SPAN ports: the packets do not\n"
+			"                           reach the stack; XDP ingress only)\n"
+			"      --afxdp-frames N     AF_XDP buffers per RX queue, a power of two\n"
+			"                           (default 16384: 32 MiB a queue at MTU 1500)\n"
+			"      --afxdp-dump FILE    write the frames received over AF_XDP to a pcap\n"
 			"      --transport ringbuf|perfbuf|none\n"
 			"                           how events reach user space: one BPF ring\n"
 			"                           buffer per CPU (default), per-CPU perf buffers\n"
@@ -93,10 +116,14 @@ void cli_usage(FILE *f, enum command cmd)
 			"      --sampling N         take snippets from 1 in N new flows (a power of\n"
 			"                           two up to 32768; default 1, raised and lowered\n"
 			"                           with the workers' backlog; giving it fixes it)\n"
-			"      --rules FILE         CIDR rules, one a line: 'drop 203.0.113.0/24',\n"
-			"                           'pass 10.0.0.0/8' (not counted), 'alert 2001:db8::/32'\n"
-			"                           (counted as usual); a packet matches by source,\n"
-			"                           else destination; hits per rule in the summary\n"
+			"      --rules FILE         rules to start with, one a line (syntax: xdpi rules\n"
+			"                           --help): 'drop 203.0.113.0/24', 'pass udp port 53',\n"
+			"                           'sample 10 proto tcp'; change them while running\n"
+			"                           with `xdpi rules add|del`; hits in the summary\n"
+			"      --packet-sampling N  count 1 in N packets (random; default 1: all)\n"
+			"      --flow-sampling N    count 1 in N flows, each chosen flow whole (by a\n"
+			"                           hash of its 5-tuple); records carry the rates;\n"
+			"                           `xdpi sample` changes both while running\n"
 			"      --stats-interval T   print a counters line to stderr every T\n"
 			"      --state-dir DIR      publish live counters for `xdpi stats`\n"
 			"                           (default /run/xdpi)\n"
@@ -130,6 +157,10 @@ void cli_usage(FILE *f, enum command cmd)
 			"  read FILE        inspect a pcap/pcapng capture (add --kernel to replay\n"
 			"                   it through the kernel program)\n"
 			"  stats -i IFACE   counters of a running `xdpi run`\n"
+			"  rules list|add|del -i IFACE ...\n"
+			"                   show or change the rules of a running `xdpi run`\n"
+			"  sample -i IFACE [--packets N] [--flows N]\n"
+			"                   show or change its accounting sampling\n"
 			"  version          print the version\n\n"
 			"`xdpi COMMAND --help` explains each command's options.\n");
 	}
@@ -140,6 +171,8 @@ enum {
 	O_INGRESS, O_XDPMODE, O_NOEGRESS, O_RINGBUF, O_DURATION, O_STATSI, O_BPFOBJ,
 	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT, O_NODPI, O_REASM, O_DPIFLOWS,
 	O_TRANSPORT, O_INGEST, O_BUSY, O_NOOFFLOAD, O_SAMPLING, O_WRING, O_RULES,
+	O_PKTSAMPLE, O_FLOWSAMPLE, O_CAPTURE, O_AFXDP_FRAMES, O_AFXDP_DUMP,
+	O_FILTER, O_HOOK, O_SNIPPETS,
 };
 
 static const struct option long_opts[] = {
@@ -155,6 +188,7 @@ static const struct option long_opts[] = {
 	{ "max-flows", required_argument, NULL, O_MAXFLOWS },
 	{ "snippet-bytes", required_argument, NULL, O_SNIPB },
 	{ "snippet-pkts", required_argument, NULL, O_SNIPK },
+	{ "snippets", required_argument, NULL, O_SNIPPETS },
 	{ "stats-json", required_argument, NULL, O_STATSJ },
 	{ "ingress", required_argument, NULL, O_INGRESS },
 	{ "xdp-mode", required_argument, NULL, O_XDPMODE },
@@ -178,6 +212,13 @@ static const struct option long_opts[] = {
 	{ "sampling", required_argument, NULL, O_SAMPLING },
 	{ "worker-ring", required_argument, NULL, O_WRING },
 	{ "rules", required_argument, NULL, O_RULES },
+	{ "packet-sampling", required_argument, NULL, O_PKTSAMPLE },
+	{ "flow-sampling", required_argument, NULL, O_FLOWSAMPLE },
+	{ "capture", required_argument, NULL, O_CAPTURE },
+	{ "afxdp-frames", required_argument, NULL, O_AFXDP_FRAMES },
+	{ "afxdp-dump", required_argument, NULL, O_AFXDP_DUMP },
+	{ "filter", required_argument, NULL, O_FILTER },
+	{ "hook", required_argument, NULL, O_HOOK },
 	{ 0 }
 };
 
@@ -190,7 +231,9 @@ static int allowed(enum command cmd, int opt)
 	case O_INGRESS: case O_XDPMODE: case O_NOEGRESS: case O_RINGBUF:
 	case O_DURATION: case O_STATSI: case O_BPFOBJ:
 	case O_TRANSPORT: case O_INGEST: case O_BUSY: case O_NOOFFLOAD: case O_SAMPLING:
-	case O_WRING: case O_RULES:
+	case O_HOOK:
+	case O_WRING: case O_RULES: case O_PKTSAMPLE: case O_FLOWSAMPLE:
+	case O_CAPTURE: case O_AFXDP_FRAMES: case O_AFXDP_DUMP:
 		return cmd == CMD_RUN;
 	case O_KERNEL:
 		return cmd == CMD_READ;
@@ -203,10 +246,49 @@ static int allowed(enum command cmd, int opt)
 	}
 }
 
+/* Options of the XDP/TC programs and of the engine behind them, which
+ * --hook socket replaces: given with it, they are an error. */
+static int kernel_hook_only(int opt)
+{
+	switch (opt) {
+	case O_INGRESS: case O_XDPMODE: case O_TRANSPORT: case O_INGEST: case O_BUSY:
+	case O_WRING: case O_NOOFFLOAD: case O_SAMPLING: case O_RULES: case O_PKTSAMPLE:
+	case O_FLOWSAMPLE: case O_CAPTURE: case O_AFXDP_FRAMES: case O_AFXDP_DUMP:
+	case O_FILTER: case O_WORKERS: case O_CPUS: case O_RT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const char *long_name(int opt)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
 static int bad(const char *opt, const char *val, const char *why)
 {
 	fprintf(stderr, "xdpi: invalid value '%s' for %s: %s\n", val, opt, why);
 	return 2;
+}
+
+/* The expression must compile (for Ethernet, what the kernel programs
+ * see); `read` compiles it again for the capture's link type. */
+static int set_filter(const char *expr, const char **out)
+{
+	char err[512];
+	struct filter *f = filter_compile(expr, FILTER_DLT_ETHERNET, err, sizeof(err));
+
+	if (!f) {
+		fprintf(stderr, "xdpi: --filter: %s\n", err);
+		return 2;
+	}
+	filter_free(f);
+	*out = expr;
+	return 0;
 }
 
 static int set_duration(const char *opt, const char *val, uint64_t *out)
@@ -233,7 +315,7 @@ static int set_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, 
 int cli_parse(int argc, char **argv, struct cli *c)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
-	int opt, rc = 0;
+	int opt, rc = 0, kernel_opt = 0;
 
 	memset(c, 0, sizeof(*c));
 	config_defaults(&c->cfg);
@@ -254,7 +336,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	else if (!strcmp(cmd, "stats"))
 		c->cmd = CMD_STATS;
 	else {
-		fprintf(stderr, "xdpi: unknown command '%s' (commands: run, read, stats, version; "
+		fprintf(stderr, "xdpi: unknown command '%s' (commands: run, read, stats, rules, sample, version; "
 			"see xdpi --help)\n", cmd);
 		return 2;
 	}
@@ -281,6 +363,8 @@ int cli_parse(int argc, char **argv, struct cli *c)
 				"(see xdpi %s --help)\n", cmd, name, cmd);
 			return 2;
 		}
+		if (kernel_hook_only(opt))
+			kernel_opt = opt;
 		switch (opt) {
 		case 'h': cli_usage(stdout, c->cmd); c->cmd = CMD_HELP; return 0;
 		case 'i': g->ifname = optarg; break;
@@ -304,8 +388,21 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		case O_SNIPK:
 			rc = set_uint(name, optarg, 0, XDPI_SNIPPET_PKTS_MAX, &g->snippet_pkts);
 			break;
+		case O_SNIPPETS:
+			if (strcmp(optarg, "off"))
+				rc = bad(name, optarg, "expected off (the same as --snippet-pkts 0)");
+			g->snippet_pkts = 0;
+			break;
 		case O_STATSJ: c->stats_json = optarg; break;
 		case O_STATEDIR: c->state_dir = optarg; break;
+		case O_HOOK:
+			if (!strcmp(optarg, "kernel"))
+				g->hook_socket = 0;
+			else if (!strcmp(optarg, "socket"))
+				g->hook_socket = 1;
+			else
+				rc = bad(name, optarg, "expected kernel or socket");
+			break;
 		case O_INGRESS:
 			if (!strcmp(optarg, "xdp"))
 				g->ingress_tc = 0;
@@ -366,6 +463,23 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		}
 		case O_BUSY: g->busy_poll = 1; break;
 		case O_RULES: g->rules_path = optarg; break;
+		case O_FILTER: rc = set_filter(optarg, &g->filter); break;
+		case O_CAPTURE:
+			if (!strcmp(optarg, "ring"))
+				g->capture_afxdp = 0;
+			else if (!strcmp(optarg, "afxdp"))
+				g->capture_afxdp = 1;
+			else
+				rc = bad(name, optarg, "expected ring or afxdp");
+			break;
+		case O_AFXDP_FRAMES:
+			rc = set_uint(name, optarg, 512, 65536, &g->afxdp_frames);
+			if (!rc && (g->afxdp_frames & (g->afxdp_frames - 1)))
+				rc = bad(name, optarg, "expected a power of two from 512 to 65536");
+			break;
+		case O_AFXDP_DUMP: g->afxdp_dump = optarg; break;
+		case O_PKTSAMPLE: rc = set_uint(name, optarg, 1, 65535, &g->pkt_sample); break;
+		case O_FLOWSAMPLE: rc = set_uint(name, optarg, 1, 65535, &g->flow_sample); break;
 		case O_WRING:
 			if (parse_size(optarg, 1, &g->worker_ring_bytes) || g->worker_ring_bytes < 65536 ||
 			    (g->worker_ring_bytes & (g->worker_ring_bytes - 1)) ||
@@ -413,8 +527,25 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	if (c->cmd == CMD_RUN && !c->cfg.workers)
 		c->cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 					 (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	/* No snippets reach user space; over AF_XDP payloads would, but without
+	 * flow-start events the parsers' records could not name their flow. */
 	if (c->cfg.transport == XDPI_TRANSPORT_NONE)
-		c->cfg.no_dpi = 1; /* no snippets reach user space */
+		c->cfg.no_dpi = 1;
+	if (c->cfg.hook_socket && kernel_opt) {
+		fprintf(stderr, "xdpi run: --%s does not go with --hook socket: it sets up the XDP/TC "
+			"programs or the engine behind them, which the socket hook replaces\n",
+			long_name(kernel_opt));
+		return 2;
+	}
+	if (c->cfg.capture_afxdp && c->cfg.ingress_tc) {
+		fprintf(stderr, "xdpi run: --capture afxdp needs XDP on ingress; "
+			"it does not go with --ingress tc\n");
+		return 2;
+	}
+	if (c->cfg.afxdp_dump && !c->cfg.capture_afxdp) {
+		fprintf(stderr, "xdpi run: --afxdp-dump goes with --capture afxdp\n");
+		return 2;
+	}
 	if (c->cfg.kernel_replay && c->cfg.workers > 1) {
 		fprintf(stderr, "xdpi read: --workers applies to the user-space path, not to --kernel\n");
 		return 2;

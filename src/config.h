@@ -13,6 +13,7 @@ struct xdpi_config {
 	const char *bpf_object;     /* --bpf-object: load this ELF instead of the built-in */
 	int kernel_replay;          /* read --kernel */
 	int ingress_tc;             /* run --ingress tc (default xdp) */
+	int hook_socket;            /* run --hook socket: AF_PACKET + socket filter, no XDP/TC */
 	int no_egress;              /* run --no-egress */
 	enum xdp_mode xdp_mode;
 	uint32_t snippet_bytes;     /* N */
@@ -39,8 +40,12 @@ struct xdpi_config {
 	int sampling_log2;          /* run --sampling N: start at 1 in 2^n flows; -1 adaptive from 1 */
 	int fixed_sampling;         /* --sampling given: the engine does not adapt it */
 	const char *rules_path;     /* run --rules FILE */
+	uint32_t pkt_sample;        /* run --packet-sampling N: count 1 in N packets */
+	uint32_t flow_sample;       /* run --flow-sampling N: count 1 in N flows */
 	const char *filter;         /* --filter EXPR (tcpdump syntax); NULL: none */
 	int capture_afxdp;          /* run --capture afxdp: whole packets over AF_XDP */
+	uint32_t afxdp_frames;      /* run: AF_XDP buffers per RX queue (= its ring sizes) */
+	const char *afxdp_dump;     /* run --afxdp-dump FILE: pcap of the AF_XDP frames */
 	int verbose;
 	int quiet;                  /* no summary at exit */
 };

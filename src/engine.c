@@ -25,6 +25,9 @@
  * and so verdicts, can be; a hundred wake-ups a second cost nothing. */
 #define INGEST_WAIT_MS 10
 #define MAX_WORKERS 64
+/* An ingestion thread reading AF_XDP sockets yields its CPU after this many
+ * frames in a row (see ingest_main). */
+#define YIELD_FRAMES 1024
 
 enum { MSG_EVENT = 1, MSG_FLOW_DONE, MSG_STOP };
 
@@ -67,6 +70,8 @@ struct ingester {
 	int started;
 	pthread_t th;
 	struct transport_reader *rd;
+	struct afxdp_reader *axr;  /* --capture afxdp: its queues, or NULL */
+	unsigned since_yield;      /* frames taken since it last yielded the CPU */
 	uint64_t delivered, ring_full;
 	_Atomic uint64_t pub_delivered, pub_ring_full, pub_lost;
 	uint32_t unpublished[MAX_WORKERS];
@@ -79,6 +84,7 @@ struct engine {
 	int config_fd;
 	struct worker *w;
 	struct ingester *in;
+	struct afxdp *ax;       /* --capture afxdp, or NULL */
 	_Atomic int ingest_stop;
 	uint32_t ctl_unpublished[MAX_WORKERS]; /* main thread's control rings */
 	uint32_t sample_log2, calm, sampling_changes;
@@ -324,7 +330,8 @@ struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int con
 				goto fail;
 			spsc_init(&w->rings[r], buf, bytes);
 		}
-		w->ingest.snippet_max = cfg->snippet_bytes;
+		/* Over AF_XDP the payloads are whole, not cut to N. */
+		w->ingest.snippet_max = cfg->capture_afxdp ? XDPI_SNIPPET_MAX : cfg->snippet_bytes;
 		w->flows = flowtab_new(cfg->max_flows, sizeof(struct flow_state));
 		w->out = output_queue_new(4u << 20);
 		if (!w->flows || !w->out)
@@ -378,37 +385,73 @@ static void ingest_publish(struct ingester *g)
 	atomic_store_explicit(&g->pub_lost, transport_reader_lost(g->rd), memory_order_relaxed);
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+/* Copies an event (head, then tail bytes) into the ring of the worker that
+ * owns flow k; NULL k: worker 0, which counts the event as malformed. */
+static void hand_over(struct ingester *g, const struct xdpi_flow_key *k, const void *head,
+		      size_t hlen, const void *tail, size_t tlen)
 {
-	struct ingester *g = ctx;
 	struct engine *e = g->e;
-	const struct xdpi_event *ev = data;
-	struct worker *w;
-	void *slot;
+	struct worker *w = k ? owner(e, k) : &e->w[0];
+	uint8_t *slot = spsc_claim(&w->rings[g->idx], (uint32_t)(hlen + tlen), MSG_EVENT);
 
-	/* A record too short to name its flow still goes somewhere: worker 0
-	 * counts it as malformed. */
-	w = len >= sizeof(*ev) ? owner(e, &ev->key) : &e->w[0];
-	slot = spsc_claim(&w->rings[g->idx], (uint32_t)len, MSG_EVENT);
 	if (!slot) {
 		g->ring_full++;
-		return 0;
+		return;
 	}
-	memcpy(slot, data, len);
+	memcpy(slot, head, hlen);
+	if (tlen)
+		memcpy(slot + hlen, tail, tlen);
 	g->delivered++;
 	if (++g->unpublished[w->index] >= 64) {
 		spsc_publish(&w->rings[g->idx]);
 		g->unpublished[w->index] = 0;
 	}
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct xdpi_event *ev = data;
+
+	hand_over(ctx, len >= sizeof(*ev) ? &ev->key : NULL, data, len, NULL, 0);
 	return 0;
+}
+
+/* An AF_XDP frame's payload: the header and the bytes go straight from the
+ * socket's buffer into the worker's ring, one copy. */
+static void on_frame(void *ctx, const struct xdpi_event *hdr, const void *payload)
+{
+	hand_over(ctx, &hdr->key, hdr, sizeof(*hdr), payload, hdr->len);
+}
+
+/* One pass over the AF_XDP queues and the event buffers. The frames are
+ * claimed before the buffers are read and handed on after: the kernel
+ * wrote a flow's start event before it redirected the flow's first frame,
+ * so the worker gets the start first. Sleeps on the sockets only when they
+ * are idle, so the buffers are still read every timeout_ms. */
+static int ingest_afxdp_once(struct ingester *g, int timeout_ms)
+{
+	int frames = afxdp_reader_peek(g->axr), events;
+
+	if (!frames && timeout_ms) {
+		afxdp_reader_wait(g->axr, timeout_ms);
+		frames = afxdp_reader_peek(g->axr);
+	}
+	events = transport_reader_consume(g->rd);
+	if (frames)
+		frames = afxdp_reader_take(g->axr);
+	return events < 0 ? events : frames + events;
 }
 
 int engine_ingest_once(struct engine *e, int i, int timeout_ms)
 {
 	struct ingester *g = &e->in[i];
-	int n = timeout_ms ? transport_reader_poll(g->rd, timeout_ms) :
-			     transport_reader_consume(g->rd);
+	int n;
 
+	if (g->axr && afxdp_reader_nqueues(g->axr))
+		n = ingest_afxdp_once(g, timeout_ms);
+	else
+		n = timeout_ms ? transport_reader_poll(g->rd, timeout_ms) :
+				 transport_reader_consume(g->rd);
 	ingest_publish(g);
 	return n;
 }
@@ -433,8 +476,20 @@ static void *ingest_main(void *arg)
 		}
 		if (e->cfg->busy_poll && n <= 0)
 			__builtin_ia32_pause();
+		/* AF_XDP frames keep coming: let a worker on this CPU run now
+		 * and then. Under --rt (SCHED_FIFO, no time slices) it would
+		 * otherwise run only once the sockets are empty, then drain a
+		 * backlog long enough for their buffers to run out; yielding
+		 * every batch costs more in context switches than it saves. */
+		if (g->axr && n > 0 && (g->since_yield += (unsigned)n) >= YIELD_FRAMES) {
+			g->since_yield = 0;
+			sched_yield();
+		}
 	}
-	engine_ingest_once(e, g->idx, 0);
+	/* Everything still queued; a pass takes a batch of each AF_XDP queue,
+	 * and nothing new comes once the programs are detached. */
+	for (int pass = 0; pass < 1 << 16 && engine_ingest_once(e, g->idx, 0) > 0; pass++)
+		;
 	return NULL;
 }
 
@@ -447,13 +502,25 @@ int engine_attach_ingest(struct engine *e, struct transport *t)
 			g->rd = transport_reader_new(t, i, e->ningest, on_event, g);
 		if (!g->rd)
 			return -1;
+		if (e->ax && !g->axr) {
+			g->axr = afxdp_reader_new(e->ax, i, e->ningest, on_frame, g);
+			if (!g->axr) {
+				fprintf(stderr, "xdpi: out of memory for an AF_XDP reader\n");
+				return -1;
+			}
+		}
 	}
 	return 0;
 }
 
+void engine_set_afxdp(struct engine *e, struct afxdp *ax)
+{
+	e->ax = ax;
+}
+
 int engine_start_ingest(struct engine *e, struct transport *t)
 {
-	if (!transport_ncpus(t))
+	if (!transport_ncpus(t) && !e->ax)
 		return 0;
 	if (engine_attach_ingest(e, t))
 		return -1;
@@ -616,6 +683,8 @@ void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stat
 	ingest_sums(e, &st->delivered, &st->ring_full, &st->perf_lost);
 	st->sampling = 1u << e->sample_log2;
 	st->sampling_changes = e->sampling_changes;
+	if (e->ax)
+		afxdp_stats(e->ax, &st->afxdp);
 	for (int i = 0; i < e->n; i++) {
 		struct worker *w = &e->w[i];
 
@@ -651,8 +720,10 @@ void engine_free(struct engine *e)
 									     CTL_RING_BYTES);
 			free(w->rings);
 		}
-		for (int i = 0; i < e->ningest; i++)
+		for (int i = 0; i < e->ningest; i++) {
 			transport_reader_free(e->in[i].rd);
+			afxdp_reader_free(e->in[i].axr);
+		}
 	}
 	free(e->w);
 	free(e->in);

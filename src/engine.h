@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "afxdp.h"
 #include "config.h"
 #include "ingest.h"
 #include "xdpi/abi.h"
@@ -29,12 +30,17 @@ struct engine_stats {
 	uint64_t sink_waits;    /* times a worker waited for the record sink */
 	uint32_t sampling;      /* snippets from 1 in this many new flows now */
 	uint32_t sampling_changes;
+	struct afxdp_stats afxdp; /* --capture afxdp; queues 0 without */
 };
 
 /* verdict_fd: the kernel's verdict map, or -1 (no offload); config_fd:
  * its run-time config map, or -1 (no adaptive sampling). */
 struct engine *engine_new(const struct xdpi_config *cfg, int verdict_fd, int config_fd);
-/* Starts the ingestion threads over t's buffers (none for --transport none). */
+/* --capture afxdp: the ingestion threads also read ax's sockets (thread i
+ * the queues i, i + n, ...). Before engine_start_ingest. */
+void engine_set_afxdp(struct engine *e, struct afxdp *ax);
+/* Starts the ingestion threads over t's buffers (none for --transport none
+ * without AF_XDP). */
 int engine_start_ingest(struct engine *e, struct transport *t);
 /* The same without threads (benchmarks): readers only, then one pass of
  * ingestion thread i's work per call (waiting up to timeout_ms first). */

@@ -32,6 +32,10 @@ void flow_val_merge(struct xdpi_flow_val *out, const void *percpu, int ncpus,
 		out->sampled_out |= v->sampled_out;
 		if (v->sample_log2 > out->sample_log2)
 			out->sample_log2 = v->sample_log2;
+		if (v->pkt_sample > out->pkt_sample)
+			out->pkt_sample = v->pkt_sample;
+		if (v->flow_sample > out->flow_sample)
+			out->flow_sample = v->flow_sample;
 		for (int d = 0; d < 2; d++) {
 			out->dir[d].pkts += v->dir[d].pkts;
 			out->dir[d].bytes += v->dir[d].bytes;

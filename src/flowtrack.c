@@ -226,6 +226,8 @@ static void emit(struct flowtrack *ft, const struct xdpi_flow_key *k,
 	rec.end_reason = r;
 	rec.ifname = ft->o.ifname;
 	rec.app_proto = v->app_proto;
+	rec.pkt_sampling = v->pkt_sample;
+	rec.flow_sampling = v->flow_sample;
 	if (ft->o.report_sampling) {
 		rec.sampling = (uint16_t)(1u << (v->sample_log2 & 15));
 		rec.shed = (v->sampled_out & XDPI_OUT_SHED) != 0;

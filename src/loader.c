@@ -11,6 +11,8 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "xdpi/abi.h"
+#include "filter.h"
 #include "transport.h"
 #include "xdpi.skel.h"
 
@@ -118,6 +120,57 @@ static int is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* One program type's array: the translated filter in slot FILTER, the
+ * programs it continues with in BODY and REJECT. Those two go in first, so
+ * the filter never finds its continuation missing. */
+static int fill_prog_array(const struct filter *f, enum cbpf_ctx ctx, struct bpf_map *array,
+			   struct bpf_program *body, struct bpf_program *reject)
+{
+	int map_fd = bpf_map__fd(array);
+	__u32 slots[] = { XDPI_PROG_BODY, XDPI_PROG_REJECT, XDPI_PROG_FILTER };
+	int fds[] = { bpf_program__fd(body), bpf_program__fd(reject), -1 };
+	int rc = -1;
+
+	fds[2] = filter_load(f, ctx, map_fd, 0);
+	if (fds[2] < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (bpf_map_update_elem(map_fd, &slots[i], &fds[i], BPF_ANY)) {
+			fprintf(stderr, "xdpi: --filter: cannot fill the program array: %s\n",
+				strerror(errno));
+			goto cleanup;
+		}
+	}
+	rc = 0;
+cleanup:
+	close(fds[2]); /* the array holds the program now */
+	return rc;
+}
+
+/* --filter: the expression, compiled for the Ethernet frames the programs
+ * see, in front of the XDP program, and of the TC one when it is loaded. */
+static int setup_filter(struct xdpi_bpf *skel, const struct xdpi_config *cfg, int replay)
+{
+	char err[512];
+	struct filter *f = filter_compile(cfg->filter, FILTER_DLT_ETHERNET, err, sizeof(err));
+	int rc = -1;
+
+	if (!f) {
+		fprintf(stderr, "xdpi: --filter: %s\n", err);
+		return -1;
+	}
+	if (fill_prog_array(f, CBPF_CTX_XDP, skel->maps.xdp_progs, skel->progs.xdpi_xdp_body,
+			    skel->progs.xdpi_xdp_reject))
+		goto cleanup;
+	if (!replay && fill_prog_array(f, CBPF_CTX_TC, skel->maps.tc_progs,
+				       skel->progs.xdpi_tc_body, skel->progs.xdpi_tc_reject))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	filter_free(f);
+	return rc;
+}
+
 struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 {
 	struct xdpi_bpf *skel = calloc(1, sizeof(*skel));
@@ -159,6 +212,7 @@ struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 	}
 	skel->rodata->wakeup_bytes = cfg->ringbuf_bytes / 4;
 	if (bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows) ||
+	    bpf_map__set_max_entries(skel->maps.flow_names, cfg->max_flows) ||
 	    transport_prepare(skel, cfg)) {
 		fprintf(stderr, "xdpi: cannot size the BPF maps\n");
 		goto fail;
@@ -180,22 +234,11 @@ struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 
 	err = bpf_object__load_skeleton(skel->skeleton);
 	if (err) {
-		libbpf_strerror(err, msg, sizeof(msg));
-		if (err == -EPERM || err == -EACCES) {
-			if (strstr(log_buf, "processed") || strstr(log_buf, "invalid") ||
-			    strstr(log_buf, "R0") || strstr(log_buf, "BEGIN PROG LOAD LOG")) {
-				fprintf(stderr, "xdpi: the kernel verifier rejected the BPF program (%s)\n", msg);
-				print_log_tail(20);
-			} else {
-				fprintf(stderr, "xdpi: loading the BPF program was refused (%s); "
-					"are you root, and is the memlock limit high enough?\n", msg);
-			}
-		} else {
-			fprintf(stderr, "xdpi: loading the BPF program failed: %s\n", msg);
-			print_log_tail(20);
-		}
+		loader_report_load_error(err);
 		goto fail;
 	}
+	if (cfg->filter && setup_filter(skel, cfg, replay))
+		goto fail;
 	free(alt);
 	skel->skeleton->data = NULL; /* do not let destroy see the freed copy */
 	return skel;
@@ -203,6 +246,37 @@ fail:
 	xdpi_bpf__destroy(skel);
 	free(alt);
 	return NULL;
+}
+
+void loader_report_load_error(int err)
+{
+	char msg[256];
+
+	libbpf_strerror(err, msg, sizeof(msg));
+	if (err == -EPERM || err == -EACCES) {
+		if (strstr(log_buf, "processed") || strstr(log_buf, "invalid") ||
+		    strstr(log_buf, "R0") || strstr(log_buf, "BEGIN PROG LOAD LOG")) {
+			fprintf(stderr, "xdpi: the kernel verifier rejected the BPF program (%s)\n", msg);
+			print_log_tail(20);
+		} else {
+			fprintf(stderr, "xdpi: loading the BPF program was refused (%s); "
+				"are you root, and is the memlock limit high enough?\n", msg);
+		}
+	} else {
+		fprintf(stderr, "xdpi: loading the BPF program failed: %s\n", msg);
+		print_log_tail(20);
+	}
+}
+
+void loader_log_begin(void)
+{
+	libbpf_set_print(libbpf_print);
+	log_len = 0;
+}
+
+void *loader_read_file(const char *path, size_t *len)
+{
+	return read_file(path, len);
 }
 
 static int link_xdp(int prog_fd, int ifindex, unsigned flags)

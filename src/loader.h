@@ -4,6 +4,7 @@
 #ifndef XDPI_LOADER_H
 #define XDPI_LOADER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "config.h"
 
@@ -28,5 +29,12 @@ void loader_detach(struct attachment *a);
 void loader_close(struct xdpi_bpf *skel);
 /* Sends libbpf's messages to stderr as they come (for -v). */
 void loader_set_verbose(int on);
+
+/* For other BPF objects (src/sockhook.c), the same steps: keep libbpf's
+ * log from here on; read a --bpf-object file (malloc'd, NULL on failure);
+ * say why a skeleton did not load (the verifier log's tail if it refused). */
+void loader_log_begin(void);
+void *loader_read_file(const char *path, size_t *len);
+void loader_report_load_error(int err);
 
 #endif

@@ -1,13 +1,19 @@
 /* xdpi: packet inspection with XDP/TC programs and a user-space pipeline. */
 #include <stdio.h>
+#include <string.h>
 #include "cli.h"
+#include "ctl.h"
 #include "read.h"
 #include "run.h"
 
 int main(int argc, char **argv)
 {
 	struct cli c;
-	int rc = cli_parse(argc, argv, &c);
+	int rc;
+
+	if (argc > 1 && (!strcmp(argv[1], "rules") || !strcmp(argv[1], "sample")))
+		return ctl_main(argc, argv);
+	rc = cli_parse(argc, argv, &c);
 
 	if (rc)
 		return rc;

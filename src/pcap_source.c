@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <pcap/pcap.h>
+#include "filter.h"
 
 #define FRAME_MAX (256 * 1024 + 64)
 
@@ -27,6 +28,9 @@ struct pcap_source {
 	int dlt;
 	uint64_t frames;
 	uint64_t skipped;
+	uint64_t filtered;  /* frames --filter did not match */
+	const struct filter *filter;
+	int filter_unseen;  /* filter only frames the kernel program never sees */
 	uint8_t *buf;       /* frame with a synthetic Ethernet header */
 	/* Classic pcap files are mapped and walked in place: no copy per frame,
 	 * and frames stay valid until close (see struct frame.stable). */
@@ -239,6 +243,35 @@ static int normalize(struct pcap_source *s, const uint8_t *d, uint32_t len,
 	}
 }
 
+/* Whether --filter lets the frame through, matched on the bytes as
+ * captured, in the capture's own link type. */
+static int passes(struct pcap_source *s, const uint8_t *d, uint32_t caplen, uint32_t cut)
+{
+	if (filter_match(s->filter, d, caplen, caplen + cut))
+		return 1;
+	s->filtered++;
+	return 0;
+}
+
+/* A captured frame (f->cut set) into f; 0 when it is filtered out or
+ * skipped (its link layer carries no IP), each counted. With
+ * filter_unseen, only frames the kernel program will not see are matched
+ * here: those that cannot become Ethernet or are shorter than its header. */
+static int take(struct pcap_source *s, const uint8_t *d, uint32_t caplen, struct frame *f)
+{
+	int ok;
+
+	if (s->filter && !s->filter_unseen && !passes(s, d, caplen, f->cut))
+		return 0;
+	ok = normalize(s, d, caplen, f);
+	if (s->filter && s->filter_unseen && (!ok || f->caplen < 14) &&
+	    !passes(s, d, caplen, f->cut))
+		return 0;
+	if (!ok)
+		s->skipped++;
+	return ok;
+}
+
 /* The next record of a mapped classic pcap file. */
 static int next_mapped(struct pcap_source *s, struct frame *f, char *err, size_t errlen)
 {
@@ -267,9 +300,8 @@ static int next_mapped(struct pcap_source *s, struct frame *f, char *err, size_t
 		f->ts_ns = (uint64_t)rd32(s, h) * 1000000000ULL +
 			   (uint64_t)sub * (s->nsec ? 1 : 1000);
 		f->cut = len > caplen ? len - caplen : 0;
-		if (normalize(s, h + 16, caplen, f))
+		if (take(s, h + 16, caplen, f))
 			return 1;
-		s->skipped++;
 	}
 }
 
@@ -293,13 +325,19 @@ int pcap_source_next(struct pcap_source *s, struct frame *f, char *err, size_t e
 		s->frames++;
 		f->cut = h->len > h->caplen ? h->len - h->caplen : 0;
 		f->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
-		if (normalize(s, d, h->caplen, f))
+		if (take(s, d, h->caplen, f))
 			return 1;
-		s->skipped++;
 	}
 }
 
 uint64_t pcap_source_skipped(const struct pcap_source *s) { return s->skipped; }
+uint64_t pcap_source_filtered(const struct pcap_source *s) { return s->filtered; }
+
+void pcap_source_set_filter(struct pcap_source *s, const struct filter *f, int unseen_only)
+{
+	s->filter = f;
+	s->filter_unseen = unseen_only;
+}
 uint64_t pcap_source_frames(const struct pcap_source *s) { return s->frames; }
 
 const char *pcap_source_linktype(const struct pcap_source *s)

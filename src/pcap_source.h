@@ -23,6 +23,14 @@ struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen)
  * whose link header cannot be turned into Ethernet are counted, skipped. */
 int pcap_source_next(struct pcap_source *s, struct frame *f, char *err, size_t errlen);
 uint64_t pcap_source_skipped(const struct pcap_source *s);
+/* Frames --filter did not match: neither handed out nor counted skipped. */
+uint64_t pcap_source_filtered(const struct pcap_source *s);
+struct filter;
+/* Hands out only frames f matches (f stays the caller's). unseen_only
+ * (read --kernel, where the kernel program filters): match only frames
+ * the kernel will not see, those skipped or shorter than an Ethernet
+ * header. */
+void pcap_source_set_filter(struct pcap_source *s, const struct filter *f, int unseen_only);
 uint64_t pcap_source_frames(const struct pcap_source *s);
 const char *pcap_source_linktype(const struct pcap_source *s);
 void pcap_source_close(struct pcap_source *s);

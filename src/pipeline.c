@@ -10,6 +10,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include "dpi.h"
+#include "flownames.h"
 #include "flowstore.h"
 #include "mem.h"
 #include "spsc.h"
@@ -40,6 +41,7 @@ struct worker {
 	struct flowtrack *ft;
 	struct ingest ingest;
 	struct upath up;
+	struct flownames_annot annot; /* the parsers' findings and server names */
 	uint32_t unpublished;     /* reader side */
 	_Atomic int done;
 };
@@ -138,16 +140,6 @@ static void *output_main(void *arg)
 	}
 }
 
-static void annotate_cb(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
-{
-	dpi_annotate(arg, k, r);
-}
-
-static void flow_end_cb(const struct xdpi_flow_key *k, void *arg)
-{
-	dpi_flow_end(arg, k);
-}
-
 static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 {
 	void *buf = mem_alloc_big(RING_BYTES);
@@ -155,6 +147,8 @@ static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 		.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
 		.close_grace_ns = cfg->close_grace_ns, .max_flows = cfg->max_flows,
 		.ifname = "",
+		.annotate = flownames_annotate_cb, .annotate_arg = &w->annot,
+		.on_export = flownames_export_cb, .on_export_arg = &w->annot,
 	};
 
 	if (!buf)
@@ -170,11 +164,13 @@ static int worker_init(struct worker *w, const struct xdpi_config *cfg)
 		w->up.dpi = dpi_new(&dopts);
 		if (!w->up.dpi)
 			return -1;
-		fo.annotate = annotate_cb;
-		fo.annotate_arg = w->up.dpi;
-		fo.on_export = flow_end_cb;
-		fo.on_export_arg = w->up.dpi;
 	}
+	w->up.names = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_name));
+	if (!w->up.names)
+		return -1;
+	w->annot.dpi = w->up.dpi;
+	w->annot.names.tab = w->up.names;
+	w->annot.names.map_fd = -1;
 	w->table = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_val));
 	w->store = w->table ? flowstore_user_new(w->table) : NULL;
 	w->ft = w->store && w->out ? flowtrack_new(&fo, w->store, w->out) : NULL;
@@ -461,6 +457,7 @@ void pipeline_free(struct pipeline *pl)
 		if (w->store)
 			w->store->destroy(w->store);
 		flowtab_free(w->table);
+		flowtab_free(w->up.names);
 		output_close(w->out);
 		mem_free_big(w->in.buf, RING_BYTES);
 	}

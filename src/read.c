@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "filter.h"
+#include "flownames.h"
 #include "flowstore.h"
 #include "flowtrack.h"
 #include "ingest.h"
@@ -42,16 +44,6 @@ static void progress_tick(struct progress *p, uint64_t frames, int final)
 		final ? "\n" : "");
 }
 
-static void annotate_cb(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
-{
-	dpi_annotate(arg, k, r);
-}
-
-static void flow_end_cb(const struct xdpi_flow_key *k, void *arg)
-{
-	dpi_flow_end(arg, k);
-}
-
 /* The parsers, when wanted; records go to out. NULL if off or failed. */
 static struct dpi *dpi_for(const struct xdpi_config *cfg, struct output *out)
 {
@@ -83,6 +75,47 @@ static int report(const struct xdpi_config *cfg, const char *stats_json,
 	return 0;
 }
 
+/* Frames the source kept back: those whose link layer carries no IP never
+ * reach either parser; those --filter did not match go no further. */
+static void add_source_counts(uint64_t *counters, const struct pcap_source *src)
+{
+	counters[XDPI_C_PACKETS] += pcap_source_skipped(src);
+	counters[XDPI_C_NON_IP] += pcap_source_skipped(src);
+	counters[XDPI_C_FILTERED_OUT] += pcap_source_filtered(src);
+}
+
+/* --filter, compiled for the capture's link type and matched on its frames
+ * as captured; with --kernel the kernel program matches the frames it sees
+ * (as Ethernet), this one only the frames it does not, and `eth`, the
+ * kernel's view, decides which frames the parsers see. */
+struct read_filters {
+	struct filter *own;
+	struct filter *eth;
+};
+
+static int filters_open(const struct xdpi_config *cfg, struct pcap_source *src,
+			struct read_filters *rf)
+{
+	char err[512];
+
+	rf->own = filter_compile_file(cfg->filter, cfg->read_path, err, sizeof(err));
+	if (rf->own && cfg->kernel_replay)
+		rf->eth = filter_compile(cfg->filter, FILTER_DLT_ETHERNET, err, sizeof(err));
+	if (!rf->own || (cfg->kernel_replay && !rf->eth)) {
+		fprintf(stderr, "xdpi: --filter: %s (link type %s)\n", err,
+			pcap_source_linktype(src));
+		return -1;
+	}
+	pcap_source_set_filter(src, rf->own, cfg->kernel_replay);
+	return 0;
+}
+
+static void filters_close(struct read_filters *rf)
+{
+	filter_free(rf->own);
+	filter_free(rf->eth);
+}
+
 static int read_with_workers(const struct xdpi_config *cfg, const char *stats_json,
 			     struct pcap_source *src)
 {
@@ -107,8 +140,7 @@ static int read_with_workers(const struct xdpi_config *cfg, const char *stats_js
 		fprintf(stderr, "xdpi: %s: %s; records below cover the frames before it\n",
 			cfg->read_path, err);
 	pipeline_totals(pl, counters, &ins, &fts);
-	counters[XDPI_C_PACKETS] += pcap_source_skipped(src);
-	counters[XDPI_C_NON_IP] += pcap_source_skipped(src);
+	add_source_counts(counters, src);
 	if (output_close(out)) {
 		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
 		rc = 1;
@@ -130,7 +162,9 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	struct replay *rp = NULL;
 	struct ingest ingest = { .snippet_max = cfg->snippet_bytes };
 	struct upath up = { 0 };
+	struct flownames_annot annot = { .names = { .tab = NULL, .map_fd = -1 } };
 	struct progress prog = { .on = !cfg->quiet && isatty(STDERR_FILENO) };
+	struct read_filters flt = { 0 };
 	uint64_t counters[XDPI_C__MAX] = { 0 };
 	uint64_t next_tick = 0, now = 0;
 	struct frame f;
@@ -141,10 +175,13 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		fprintf(stderr, "xdpi: %s\n", err);
 		return 1;
 	}
+	if (cfg->filter && filters_open(cfg, src, &flt)) {
+		rc = 2;
+		goto out;
+	}
 	if (cfg->workers > 1 && !cfg->kernel_replay) {
 		rc = read_with_workers(cfg, stats_json, src);
-		pcap_source_close(src);
-		return rc;
+		goto out;
 	}
 	if (cfg->kernel_replay) {
 		if (loader_check_privileges("read --kernel"))
@@ -154,10 +191,14 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		if (!rp)
 			goto out;
 		store = flowstore_kernel_new(replay_flows_fd(rp), 4096);
+		annot.names.map_fd = replay_names_fd(rp);
 	} else {
 		table = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_val));
-		if (table)
+		/* Server names as the kernel keeps them, for the same records. */
+		up.names = flowtab_new(cfg->max_flows, sizeof(struct xdpi_flow_name));
+		if (table && up.names)
 			store = flowstore_user_new(table);
+		annot.names.tab = up.names;
 		up.flows = table;
 		up.ingest = &ingest;
 		up.snippet_bytes = cfg->snippet_bytes;
@@ -166,6 +207,7 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	out = store ? output_open(cfg->out_path) : NULL;
 	if (out)
 		up.dpi = dpi_for(cfg, out);
+	annot.dpi = up.dpi;
 	if (!store || !out)
 		goto out;
 	{
@@ -173,8 +215,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 			.idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns,
 			.close_grace_ns = cfg->close_grace_ns, .clock_to_epoch_ns = 0,
 			.max_flows = cfg->max_flows, .ifname = "",
-			.annotate = up.dpi ? annotate_cb : NULL, .annotate_arg = up.dpi,
-			.on_export = up.dpi ? flow_end_cb : NULL, .on_export_arg = up.dpi,
+			.annotate = flownames_annotate_cb, .annotate_arg = &annot,
+			.on_export = flownames_export_cb, .on_export_arg = &annot,
 		};
 		ft = flowtrack_new(&fo, store, out);
 		if (!ft) {
@@ -204,7 +246,8 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 			if (replay_packet(rp, f.data, f.caplen, f.cut, f.ts_ns))
 				goto out;
 			replay_drain(rp);
-			if (up.dpi)
+			if (up.dpi && (!flt.eth ||
+				       filter_match(flt.eth, f.data, f.caplen, f.caplen + f.cut)))
 				replay_feed_dpi(rp, up.dpi, f.data, f.caplen, f.cut, f.ts_ns);
 		} else {
 			upath_packet(&up, f.data, f.caplen, f.cut, f.ts_ns);
@@ -227,16 +270,14 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		dpi_flush_all(up.dpi); /* flows the tracker does not know (tunnelled) */
 	dpi_thread_done();
 	dpi_free(up.dpi);
-	up.dpi = NULL;
+	up.dpi = annot.dpi = NULL;
 	if (rp) {
 		if (replay_counters(rp, counters))
 			fprintf(stderr, "xdpi: cannot read the kernel counters\n");
 	} else {
 		memcpy(counters, up.counters, sizeof(counters));
 	}
-	/* Frames whose link layer carries no IP never reach either parser. */
-	counters[XDPI_C_PACKETS] += pcap_source_skipped(src);
-	counters[XDPI_C_NON_IP] += pcap_source_skipped(src);
+	add_source_counts(counters, src);
 	rc = n < 0 ? 1 : 0;
 	if (output_close(out)) {
 		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
@@ -254,7 +295,9 @@ out:
 	if (store)
 		store->destroy(store);
 	flowtab_free(table);
+	flowtab_free(up.names);
 	replay_close(rp);
 	pcap_source_close(src);
+	filters_close(&flt);
 	return rc;
 }

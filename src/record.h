@@ -53,6 +53,8 @@ struct flow_record {
 	uint8_t app_proto;      /* enum app_proto, from the parsers */
 	uint16_t sampling;      /* live: snippets taken from 1 in N flows; 0: n/a */
 	uint8_t shed;           /* live: no snippets, the ring was over 3/4 full */
+	uint16_t pkt_sampling;  /* packets counted 1 in N (0: all): scale by N */
+	uint16_t flow_sampling; /* flow counted as 1 of N alike (0: all) */
 	char sni[REC_NAME];     /* TLS/QUIC server name, "" if none */
 	char host[REC_NAME];    /* HTTP Host, "" if none */
 	/* TCP metrics (has_tcp: a TCP flow). Counters per direction cover the

@@ -133,6 +133,11 @@ int replay_flows_fd(const struct replay *r)
 	return bpf_map__fd(r->skel->maps.flows);
 }
 
+int replay_names_fd(const struct replay *r)
+{
+	return bpf_map__fd(r->skel->maps.flow_names);
+}
+
 int replay_counters(struct replay *r, uint64_t *out)
 {
 	int err = counters_read_kernel(bpf_map__fd(r->skel->maps.counters), out);

@@ -21,6 +21,8 @@ void replay_feed_dpi(struct replay *r, struct dpi *d, const uint8_t *frame, uint
 /* Drains pending events into the ingest consumer. */
 void replay_drain(struct replay *r);
 int replay_flows_fd(const struct replay *r);
+/* The kernel's flow_names map. */
+int replay_names_fd(const struct replay *r);
 /* Kernel counters plus frames the kernel could not be given (too short). */
 int replay_counters(struct replay *r, uint64_t *out);
 void replay_close(struct replay *r);

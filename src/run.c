@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "afxdp.h"
+#include "flownames.h"
 #include "flowstore.h"
 #include "flowtrack.h"
 #include "engine.h"
@@ -20,7 +22,9 @@
 #include "loader.h"
 #include "output.h"
 #include "stats.h"
+#include "pin.h"
 #include "rules.h"
+#include "sockrun.h"
 #include "transport.h"
 #include "util.h"
 #include "xdpi.skel.h"
@@ -89,25 +93,31 @@ struct run_ctx {
 	int verdict_fd;
 	struct xdpi_verdict vd;
 	int had_verdict;    /* the flow just annotated has a verdict entry */
+	struct flownames names; /* the kernel's flow_names */
 };
 
 /* Live flow records carry what the workers found: the kernel copied the
  * classification into the flow entry, and the verdict names the server. A
- * flow that ended before the kernel saw its verdict has it only here. */
+ * flow that ended before the kernel saw its verdict has it only here. A
+ * flow the workers did not name (no snippets: shed, sampled out, off) may
+ * have the name the kernel found in one packet. */
 static void annotate(const struct xdpi_flow_key *k, struct flow_record *r, void *arg)
 {
 	struct run_ctx *rc = arg;
+	struct xdpi_flow_name n;
 
 	rc->had_verdict = 0;
-	if (rc->verdict_fd < 0 || bpf_map_lookup_elem(rc->verdict_fd, k, &rc->vd))
-		return;
-	rc->had_verdict = 1;
-	if (!r->app_proto)
-		r->app_proto = rc->vd.app_proto;
-	if (r->app_proto == APP_HTTP)
-		snprintf(r->host, sizeof(r->host), "%s", rc->vd.name);
-	else
-		snprintf(r->sni, sizeof(r->sni), "%s", rc->vd.name);
+	if (rc->verdict_fd >= 0 && !bpf_map_lookup_elem(rc->verdict_fd, k, &rc->vd)) {
+		rc->had_verdict = 1;
+		if (!r->app_proto)
+			r->app_proto = rc->vd.app_proto;
+		if (r->app_proto == APP_HTTP)
+			snprintf(r->host, sizeof(r->host), "%s", rc->vd.name);
+		else
+			snprintf(r->sni, sizeof(r->sni), "%s", rc->vd.name);
+	}
+	if (!flownames_get(&rc->names, k, &n))
+		flownames_fill(r, &n);
 }
 
 static void flow_done(const struct xdpi_flow_key *k, void *arg)
@@ -117,31 +127,57 @@ static void flow_done(const struct xdpi_flow_key *k, void *arg)
 	if (rc->had_verdict)
 		bpf_map_delete_elem(rc->verdict_fd, k);
 	rc->had_verdict = 0;
+	flownames_forget(&rc->names, k);
 	engine_flow_done(rc->eng, k);
 }
 
-struct rules_ctx {
-	const struct ruleset *rs;
-	int hits_fd;
-};
-
 static void rules_json(FILE *f, void *arg)
 {
-	const struct rules_ctx *rc = arg;
+	rules_write_json(f, arg);
+}
 
-	rules_write_json(f, rc->rs, rc->hits_fd);
+/* Rules and accounting sampling from the command line, and the pins that
+ * let `xdpi rules` and `xdpi sample` change them while this runs. 1 when
+ * pinned, 0 when there is nowhere to pin, -1 on failure (printed). */
+static int set_policy(const struct xdpi_config *cfg, struct xdpi_bpf *skel,
+		      const struct ruleset *rules, struct rule_maps *m)
+{
+	struct xdpi_config_map pol = { 0 };
+
+	pin_skel_maps(skel, m);
+	pol.pkt_sample = cfg->pkt_sample > 1 ? cfg->pkt_sample : 0;
+	pol.flow_sample = cfg->flow_sample > 1 ? cfg->flow_sample : 0;
+	pol.afxdp = cfg->capture_afxdp ? 1 : 0;
+	if (policy_set(m->config, &pol)) {
+		fprintf(stderr, "xdpi: cannot write the config map: %s\n", strerror(errno));
+		return -1;
+	}
+	if (!pin_available()) {
+		fprintf(stderr, "xdpi: /sys/fs/bpf is not a BPF filesystem here, so `xdpi rules` and "
+			"`xdpi sample` cannot reach this instance (mount -t bpf bpf /sys/fs/bpf)\n");
+		return rules_install(rules, m) ? -1 : 0;
+	}
+	if (pin_maps(skel, cfg->ifname))
+		return -1;
+	if (rules_install(rules, m)) {
+		pin_remove(cfg->ifname);
+		return -1;
+	}
+	return 1;
 }
 
 int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *state_dir)
 {
 	struct ruleset rules = { 0 };
-	struct rules_ctx rules_ctx;
+	struct rule_maps rmaps;
+	int pinned = 0;
 	struct attachment att = { -1, -1, -1, NULL };
 	struct snapshot snap;
 	struct engine *eng = NULL;
 	struct xdpi_bpf *skel = NULL;
 	struct transport *tp = NULL;
-	struct run_ctx rctx = { .verdict_fd = -1 };
+	struct afxdp *ax = NULL;
+	struct run_ctx rctx = { .verdict_fd = -1, .names = { .tab = NULL, .map_fd = -1 } };
 	struct flowstore *store = NULL;
 	struct flowtrack *ft = NULL;
 	struct output *out = NULL;
@@ -149,6 +185,8 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	int ifindex, rc = 1;
 	char path[512];
 
+	if (cfg->hook_socket) /* no XDP/TC: a socket filter and the user-space path */
+		return sockrun_main(cfg, stats_json, state_dir);
 	if (cfg->rules_path) {
 		char err[512];
 
@@ -172,22 +210,33 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		rules_free(&rules);
 		return 1;
 	}
-	if (rules_install(&rules, bpf_map__fd(skel->maps.rules4), bpf_map__fd(skel->maps.rules6),
-			  bpf_map__fd(skel->maps.config)))
+	pinned = set_policy(cfg, skel, &rules, &rmaps);
+	if (pinned < 0) {
+		pinned = 0;
 		goto cleanup;
-	rules_ctx.rs = &rules;
-	rules_ctx.hits_fd = bpf_map__fd(skel->maps.rule_hits);
-	if (rules.n)
-		stats_set_extra(rules_json, &rules_ctx);
+	}
+	stats_set_extra(rules_json, &rmaps);
 	out = output_open(cfg->out_path);
 	if (!out)
 		goto cleanup;
 	tp = transport_open(skel, cfg);
 	if (!tp)
 		goto cleanup;
+	/* Sockets before the program: its first redirect finds them. */
+	if (cfg->capture_afxdp) {
+		ax = afxdp_open(cfg, bpf_map__fd(skel->maps.xsks));
+		if (!ax)
+			goto cleanup;
+		if (!cfg->quiet)
+			fprintf(stderr, "xdpi: AF_XDP on %s: %d queue%s, %s mode\n", cfg->ifname,
+				afxdp_nqueues(ax), afxdp_nqueues(ax) == 1 ? "" : "s", afxdp_mode(ax));
+	}
 	eng = engine_new(cfg, bpf_map__fd(skel->maps.verdicts), bpf_map__fd(skel->maps.config));
+	if (eng && ax)
+		engine_set_afxdp(eng, ax);
 	/* Without the parsers there is nothing to look up per exported flow. */
 	rctx.verdict_fd = cfg->no_dpi ? -1 : bpf_map__fd(skel->maps.verdicts);
+	rctx.names.map_fd = bpf_map__fd(skel->maps.flow_names);
 	if (!eng || engine_start_ingest(eng, tp))
 		goto cleanup;
 	rctx.eng = eng;
@@ -272,7 +321,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	if (!cfg->quiet) {
 		stats_print(stderr, snap.counters, &snap.in, flowtrack_stats(ft),
 			    flowtrack_records(ft), &snap.es);
-		rules_report(stderr, &rules, bpf_map__fd(skel->maps.rule_hits));
+		rules_list(stderr, &rmaps, "  ");
 	}
 	if (stats_json && stats_write_json(stats_json, snap.counters, &snap.in, flowtrack_stats(ft),
 					   flowtrack_records(ft), &snap.es)) {
@@ -293,8 +342,11 @@ cleanup:
 	if (store)
 		store->destroy(store);
 	engine_free(eng);
+	afxdp_close(ax);
 	transport_close(tp);
 	stats_set_extra(NULL, NULL);
+	if (pinned)
+		pin_remove(cfg->ifname);
 	rules_free(&rules);
 	loader_close(skel);
 	return rc;

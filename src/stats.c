@@ -41,6 +41,11 @@ static const char *const names[XDPI_C__MAX] = {
 	[XDPI_C_RULE_PASSED] = "rule_passed",
 	[XDPI_C_FILTERED_OUT] = "filtered_out",
 	[XDPI_C_AFXDP_REDIRECTED] = "afxdp_redirected",
+	[XDPI_C_PKT_SAMPLED_OUT] = "pkt_sampled_out",
+	[XDPI_C_FLOW_SAMPLED_OUT] = "flow_sampled_out",
+	[XDPI_C_NAMES_SCANNED] = "names_scanned",
+	[XDPI_C_NAMES_EXTRACTED] = "names_extracted",
+	[XDPI_C_AFXDP_DONE] = "afxdp_done",
 };
 
 const char *counter_name(enum xdpi_counter c)
@@ -82,6 +87,36 @@ void counters_add_anomalies(uint64_t *c, uint32_t bits)
 			c[i]++;
 }
 
+/* What the kernel redirected to the AF_XDP sockets is received or counted
+ * by the kernel as dropped at the socket. */
+static void afxdp_print(FILE *f, const uint64_t *c, const struct afxdp_stats *ax)
+{
+	fprintf(f, "  AF_XDP: %u queue%s, %s mode; kernel redirected %llu, received %llu "
+		"(%llu bytes, %llu payloads to the workers); rx ring full %llu, dropped %llu, "
+		"invalid %llu; fill ring empty %llu times\n",
+		ax->queues, ax->queues == 1 ? "" : "s", ax->zerocopy ? "zero-copy" : "copy",
+		(unsigned long long)c[XDPI_C_AFXDP_REDIRECTED], (unsigned long long)ax->packets,
+		(unsigned long long)ax->bytes, (unsigned long long)ax->snippets,
+		(unsigned long long)ax->rx_ring_full, (unsigned long long)ax->rx_dropped,
+		(unsigned long long)ax->rx_invalid, (unsigned long long)ax->fill_ring_empty);
+}
+
+static const struct socket_stats *sock_st;
+
+void stats_set_socket(const struct socket_stats *s)
+{
+	sock_st = s;
+}
+
+static void socket_print(FILE *f, const struct socket_stats *s)
+{
+	fprintf(f, "  socket: %llu packets passed the filter, %llu dropped (ring full), "
+		"ring frozen %llu times; %llu frames read, %llu of their %llu bytes copied\n",
+		(unsigned long long)s->packets, (unsigned long long)s->drops,
+		(unsigned long long)s->freezes, (unsigned long long)s->frames,
+		(unsigned long long)s->copied_bytes, (unsigned long long)s->wire_bytes);
+}
+
 void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 		 const struct flowtrack_stats *ft, uint64_t records,
 		 const struct engine_stats *es)
@@ -91,6 +126,9 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 		(unsigned long long)c[XDPI_C_PACKETS], (unsigned long long)c[XDPI_C_FLOW_PACKETS],
 		(unsigned long long)c[XDPI_C_NON_IP], (unsigned long long)records,
 		(unsigned long long)ft->flows_exported);
+	if (c[XDPI_C_FILTERED_OUT])
+		fprintf(f, "  --filter: %llu packets did not match (not inspected, not in the above)\n",
+			(unsigned long long)c[XDPI_C_FILTERED_OUT]);
 	fprintf(f, "  records by end reason: idle %llu, active %llu, fin %llu, rst %llu, end %llu\n",
 		(unsigned long long)ft->records[0], (unsigned long long)ft->records[1],
 		(unsigned long long)ft->records[2], (unsigned long long)ft->records[3],
@@ -101,12 +139,17 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 		(unsigned long long)in->snippets, (unsigned long long)in->snippet_bytes,
 		(unsigned long long)c[XDPI_C_EV_LOST], (unsigned long long)in->malformed);
 	if (es) {
-		uint64_t written = c[XDPI_C_EV_START] + c[XDPI_C_EV_END] + c[XDPI_C_EV_SNIPPET];
+		/* AF_XDP payloads take the kernel's snippet events' path. */
+		uint64_t written = c[XDPI_C_EV_START] + c[XDPI_C_EV_END] + c[XDPI_C_EV_SNIPPET] +
+				   es->afxdp.snippets;
 		uint64_t seen = es->delivered + es->ring_full;
 
-		fprintf(f, "  event path: kernel wrote %llu, lost in kernel %llu; handed to workers %llu, "
+		if (es->afxdp.queues)
+			afxdp_print(f, c, &es->afxdp);
+		fprintf(f, "  event path: kernel wrote %llu%s, lost in kernel %llu; handed to workers %llu, "
 			"dropped at full worker rings %llu%s; no room for flow state %llu\n",
-			(unsigned long long)written, (unsigned long long)c[XDPI_C_EV_LOST],
+			(unsigned long long)written, es->afxdp.queues ? " (with the AF_XDP payloads)" : "",
+			(unsigned long long)c[XDPI_C_EV_LOST],
 			(unsigned long long)es->delivered, (unsigned long long)es->ring_full,
 			seen == written ? "" : " (in flight or unaccounted: see below)",
 			(unsigned long long)es->state_full);
@@ -126,6 +169,12 @@ void stats_print(FILE *f, const uint64_t *c, const struct ingest_stats *in,
 			fprintf(f, "  perf buffers reported %llu records lost (in events lost above)\n",
 				(unsigned long long)es->perf_lost);
 	}
+	if (c[XDPI_C_NAMES_SCANNED])
+		fprintf(f, "  server names from single packets: %llu payloads parsed, %llu names found\n",
+			(unsigned long long)c[XDPI_C_NAMES_SCANNED],
+			(unsigned long long)c[XDPI_C_NAMES_EXTRACTED]);
+	if (sock_st)
+		socket_print(f, sock_st);
 	fprintf(f, "  anomalies:");
 	for (int i = XDPI_ANOMALY_FIRST; i <= XDPI_ANOMALY_LAST; i++)
 		fprintf(f, " %s %llu%s", names[i], (unsigned long long)c[i],
@@ -191,6 +240,24 @@ int stats_write_json(const char *path, const uint64_t *c, const struct ingest_st
 			(unsigned long long)es->perf_lost, (unsigned long long)es->dpi_no_state,
 			(unsigned long long)es->sink_waits, (unsigned long long)es->verdicts,
 			(unsigned long long)es->verdict_fail, es->sampling, es->sampling_changes);
+	if (es && es->afxdp.queues)
+		fprintf(f, ",\"afxdp_queues\":%u,\"afxdp_zerocopy\":%u,\"afxdp_packets\":%llu,"
+			"\"afxdp_bytes\":%llu,\"afxdp_snippets\":%llu,\"afxdp_rx_ring_full\":%llu,"
+			"\"afxdp_rx_dropped\":%llu,\"afxdp_rx_invalid\":%llu,"
+			"\"afxdp_fill_ring_empty\":%llu",
+			es->afxdp.queues, es->afxdp.zerocopy, (unsigned long long)es->afxdp.packets,
+			(unsigned long long)es->afxdp.bytes, (unsigned long long)es->afxdp.snippets,
+			(unsigned long long)es->afxdp.rx_ring_full,
+			(unsigned long long)es->afxdp.rx_dropped,
+			(unsigned long long)es->afxdp.rx_invalid,
+			(unsigned long long)es->afxdp.fill_ring_empty);
+	if (sock_st)
+		fprintf(f, ",\"socket_packets\":%llu,\"socket_drops\":%llu,\"socket_freezes\":%llu,"
+			"\"socket_frames\":%llu,\"socket_wire_bytes\":%llu,\"socket_copied_bytes\":%llu",
+			(unsigned long long)sock_st->packets, (unsigned long long)sock_st->drops,
+			(unsigned long long)sock_st->freezes, (unsigned long long)sock_st->frames,
+			(unsigned long long)sock_st->wire_bytes,
+			(unsigned long long)sock_st->copied_bytes);
 	if (extra_fn)
 		extra_fn(f, extra_arg);
 	fprintf(f, "}\n");

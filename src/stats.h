@@ -23,6 +23,19 @@ void stats_print(FILE *f, const uint64_t *counters, const struct ingest_stats *i
 		 const struct engine_stats *es);
 /* Adds fields (",\"name\":value...") to every stats object written. */
 void stats_set_extra(void (*fn)(FILE *f, void *arg), void *arg);
+
+/* The AF_PACKET socket of `run --hook socket`: PACKET_STATISTICS summed
+ * over the run, and what the ring delivered. */
+struct socket_stats {
+	uint64_t packets;      /* tp_packets: passed the filter, drops included */
+	uint64_t drops;        /* tp_drops: no room in the ring */
+	uint64_t freezes;      /* tp_freeze_q_cnt: times every block was full */
+	uint64_t frames;       /* frames read from the ring */
+	uint64_t wire_bytes;   /* their lengths on the wire (tp_len) */
+	uint64_t copied_bytes; /* the bytes the filter kept of them (tp_snaplen) */
+};
+/* Adds them to the summary and every stats object; NULL: none. */
+void stats_set_socket(const struct socket_stats *s);
 int stats_write_json(const char *path, const uint64_t *counters,
 		     const struct ingest_stats *in, const struct flowtrack_stats *ft,
 		     uint64_t records, const struct engine_stats *es);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include "dpi.h"
+#include "flownames.h"
 #include "flowtrack.h"
 #include "stats.h"
 #include "xdpi/flow.h"
@@ -96,6 +97,7 @@ void upath_account(struct upath *u, const uint8_t *frame, const struct xdpi_pkt 
 	fresh = xdpi_flow_val_update(v, p, dir, ts);
 	if (fresh)
 		event(u, XDPI_EV_FLOW_END, &key, p, dir, ts);
+	flownames_packet(u->names, &u->name_walk, &key, v, p, dir, frame, u->counters);
 	if (u->snippet_pkts && xdpi_flow_take_snippet(v, p, dir, u->snippet_pkts))
 		snippet(u, frame, &key, p, dir, v->dir[dir & 1].snippets - 1, ts);
 	/* Offline the parsers get whole payloads, not just the snippets. */

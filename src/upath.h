@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "flowtab.h"
 #include "ingest.h"
+#include "xdpi/names.h"
 
 struct upath {
 	struct flowtab *flows;      /* of struct xdpi_flow_val */
@@ -14,6 +15,8 @@ struct upath {
 	uint32_t snippet_bytes;
 	uint32_t snippet_pkts;
 	struct dpi *dpi;            /* NULL: no inspection */
+	struct flowtab *names;      /* server names, as the kernel's flow_names; NULL: none */
+	struct xdpi_name_walk name_walk; /* scratch of the name parser */
 	uint64_t counters[XDPI_C__MAX];
 };
 

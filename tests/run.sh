@@ -47,16 +47,18 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# Binaries built from tests/bpf/ run as BPF tests below, the rest as unit tests.
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
-	case "$t" in *test_bpf*) continue ;; esac
+	[ -f "tests/bpf/$(basename "$t").c" ] && continue
 	step "unit $(basename "$t")" "$t"
 done
 for t in build/asan/test_*; do
 	[ -x "$t" ] || continue
 	step "unit+asan+ubsan $(basename "$t")" "$t"
 done
-for t in build/tests/test_bpf*; do
+for s in tests/bpf/test_*.c; do
+	t=build/tests/$(basename "$s" .c)
 	[ -x "$t" ] || continue
 	step "bpf $(basename "$t")" "$t"
 done
@@ -68,10 +70,14 @@ step "captures vs truth, read vs read --kernel" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap
 step "protocol records vs truth (dns, tls, http, quic)" \
 	python3 tests/captures/check_dpi.py --pcaps ../shared/pcap
+step "server names the kernel finds in single packets vs the parsers" \
+	python3 tests/captures/check_knames.py --pcaps ../shared/pcap
 step "TCP metrics vs truth (retransmissions, out-of-order, zero windows, resets)" \
 	python3 tests/captures/check_tcp.py --pcaps ../shared/pcap
 step "ssh records vs tcpdump banners" \
 	python3 tests/captures/check_ssh.py --pcaps ../shared/pcap
+step "--filter: read and read --kernel vs tcpdump" \
+	python3 tests/captures/check_filter.py --pcaps ../shared/pcap
 step "benchmark captures vs truth" \
 	python3 tests/captures/check_flows.py --kernel --pcaps ../shared/pcap/bench
 for t in tests/integration/*.sh; do

@@ -78,7 +78,10 @@ struct xdpi_flow_val {
 	__u64 synack_ns;   /* first SYN/ACK */
 	__u64 ack_ns;      /* first ACK without SYN or RST from the client */
 	__u8  tcp_state;   /* XDPI_TS_* bits */
-	__u8  _pad_tcp[7];
+	__u8  _pad_tcp;
+	__u16 pkt_sample;  /* counted 1 in N packets (0: all), when the copy began */
+	__u16 flow_sample; /* counted as 1 of N flows (0: all) */
+	__u16 _pad_s;
 };
 
 enum xdpi_event_type {
@@ -143,14 +146,49 @@ struct xdpi_verdict {
 	char name[256];
 };
 
-/* Run-time settings the engine changes while running (map `config`, key 0). */
-struct xdpi_config_map {
-	__u32 sample_log2;  /* snippets from 1 in 2^n new flows */
-	__u32 rules_on;     /* 1: look packets up in the CIDR rule maps */
+/* A flow's server name as the kernel found it in one packet (map
+ * `flow_names`, keyed by the flow key): the SNI of a TLS ClientHello or the
+ * Host of an HTTP request head (include/xdpi/names.h). Written once per flow
+ * by the programs, read and deleted by user space when the flow's last
+ * record goes out. `name` holds `len` bytes, then zeros (none when len is
+ * XDPI_NAME_MAX). */
+#define XDPI_NAME_MAX 128
+enum xdpi_name_kind {
+	XDPI_NAME_SNI  = 1,
+	XDPI_NAME_HOST = 2,
 };
 
-/* CIDR rules (maps rules4, rules6: longest-prefix-match tries). A packet
- * matches by its source address, else by its destination address. */
+struct xdpi_flow_name {
+	__u8 kind;  /* enum xdpi_name_kind */
+	__u8 len;   /* 1 .. XDPI_NAME_MAX; longer names are cut */
+	__u8 _pad[6];
+	char name[XDPI_NAME_MAX];
+};
+
+/* Run-time settings (map `config`). Two entries, so that their two
+ * writers never overwrite each other: XDPI_CFG_ENGINE belongs to the
+ * running engine (sample_log2), XDPI_CFG_POLICY to the rules and sampling
+ * controls (`xdpi rules`, `xdpi sample`, --rules, --packet-sampling ...). */
+enum { XDPI_CFG_ENGINE = 0, XDPI_CFG_POLICY = 1, XDPI_CFG__MAX };
+
+struct xdpi_config_map {
+	__u32 sample_log2;  /* engine: snippets from 1 in 2^n new flows */
+	__u32 rules_on;     /* policy: XDPI_RULES_* bits, the tables holding rules */
+	__u32 pkt_sample;   /* policy: count 1 in N packets (0 or 1: all) */
+	__u32 flow_sample;  /* policy: count 1 in N flows (0 or 1: all) */
+	__u32 afxdp;        /* policy: AF_XDP sockets are bound (deep rules work) */
+	__u32 owner_pid;    /* policy: the xdpi process that pinned the maps */
+};
+
+#define XDPI_RULES_CIDR4 0x1
+#define XDPI_RULES_CIDR6 0x2
+#define XDPI_RULES_PORT  0x4
+#define XDPI_RULES_PROTO 0x8
+
+/* Rules: CIDR (maps rules4, rules6: longest-prefix-match tries, by source
+ * address, else destination), ports (rules_port, by source port, else
+ * destination) and protocols (rules_proto, indexed by IP protocol). The
+ * first of these that matches decides. */
 enum xdpi_rule_action {
 	XDPI_RULE_PASS  = 1, /* let it through, not counted in flows */
 	XDPI_RULE_DROP  = 2, /* drop it (XDP_DROP / TC_ACT_SHOT) before any accounting */
@@ -171,9 +209,23 @@ struct xdpi_lpm6_key {
 	__u8  addr[16];
 };
 
+struct xdpi_port_key {
+	__u16 port;     /* host order */
+	__u8  proto;    /* IPPROTO_TCP, _UDP or _SCTP */
+	__u8  _pad;
+};
+
 struct xdpi_rule {
 	__u32 id;       /* index into rule_hits, < XDPI_MAX_RULES */
-	__u32 action;   /* enum xdpi_rule_action */
+	__u16 action;   /* enum xdpi_rule_action; 0 in rules_proto: none */
+	__u16 arg;      /* sample: N */
+};
+
+/* A rule as written (map rule_text, index = rule id): read by user space
+ * only, so that `xdpi rules list|del` on a running instance know it. */
+struct xdpi_rule_text {
+	__u32 used;
+	char  text[92];
 };
 
 /* Per-CPU hits of a rule (map rule_hits, index = rule id). */
@@ -222,6 +274,12 @@ enum xdpi_counter {
 	XDPI_C_RULE_PASSED,     /* packets let through uncounted by a pass rule */
 	XDPI_C_FILTERED_OUT,    /* packets the --filter expression did not match */
 	XDPI_C_AFXDP_REDIRECTED,/* packets handed whole to an AF_XDP socket */
+	XDPI_C_PKT_SAMPLED_OUT, /* packets left out by packet sampling */
+	XDPI_C_FLOW_SAMPLED_OUT,/* packets of flows left out by flow sampling */
+	XDPI_C_NAMES_SCANNED,   /* payloads parsed for a server name (see flow_names) */
+	XDPI_C_NAMES_EXTRACTED, /* server names found and stored in flow_names */
+	XDPI_C_AFXDP_DONE,      /* --capture afxdp: packets of flows the parsers were
+				 * done with, dropped rather than handed over */
 	XDPI_C__MAX
 };
 
@@ -241,7 +299,10 @@ _Static_assert(sizeof(struct xdpi_flow_val) == 160, "flow value ABI");
 _Static_assert(sizeof(struct xdpi_event) == 72, "event header ABI");
 _Static_assert(sizeof(struct xdpi_replay_meta) == 16, "replay meta ABI");
 _Static_assert(sizeof(struct xdpi_verdict) == 264, "verdict ABI");
-_Static_assert(sizeof(struct xdpi_config_map) == 8, "config ABI");
+_Static_assert(sizeof(struct xdpi_flow_name) == 136, "flow name ABI");
+_Static_assert(sizeof(struct xdpi_config_map) == 24, "config ABI");
+_Static_assert(sizeof(struct xdpi_rule) == 8 && sizeof(struct xdpi_rule_text) == 96, "rule ABI");
+_Static_assert(sizeof(struct xdpi_port_key) == 4, "port key ABI");
 _Static_assert(sizeof(struct xdpi_lpm4_key) == 8 && sizeof(struct xdpi_lpm6_key) == 20, "LPM keys");
 _Static_assert(sizeof(struct xdpi_counters) == 8 * XDPI_C__MAX, "counters ABI");
 

@@ -235,13 +235,23 @@ struct xdpi_udp_hdr {
 #define XDPI_REBASE_EXT  0x3fff /* from the IPv6 header, per extension header */
 #define XDPI_REBASE_L4   0x7fff /* from the frame start to L4 */
 
+/* A rebased offset, capped further where the frame is a copy in a map value
+ * rather than a packet: the verifier bounds map-value accesses by the
+ * pointer's offset alone, it learns nothing from comparing the cursor with
+ * the end. The socket program (bpf/xdpi_sock.bpf.c) caps the offset at the
+ * bytes it copies; a cursor capped there is still at or past the end, so
+ * every later bounds check fails as it would have. Elsewhere, the offset. */
+#ifndef XDPI_REBASE_CAP
+#define XDPI_REBASE_CAP(off) (off)
+#endif
+
 static __always_inline int xdpi_cursor_rebase(struct hdr_cursor *c, void *base, long max)
 {
 	long off = XDPI_OPAQUE_DIFF(c->pos, base);
 
 	if (off < 0 || off > max)
 		return -1;
-	c->pos = base + off;
+	c->pos = base + XDPI_REBASE_CAP(off);
 	return 0;
 }
 

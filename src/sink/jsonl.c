@@ -198,6 +198,10 @@ static void format_flow(struct jw *w, const struct flow_record *r)
 		jw_fmt(w, ",\"sampling\":%u", r->sampling);
 	if (r->shed)
 		jw_fmt(w, ",\"shed\":true");
+	if (r->pkt_sampling)
+		jw_fmt(w, ",\"packet_sampling\":%u", r->pkt_sampling);
+	if (r->flow_sampling)
+		jw_fmt(w, ",\"flow_sampling\":%u", r->flow_sampling);
 	jw_raw(w, "}\n", 2);
 }
 

@@ -24,6 +24,7 @@
 #include "flowstore.h"
 #include "loader.h"
 #include "stats.h"
+#include "pin.h"
 #include "rules.h"
 #include "transport.h"
 #include "xdpi.skel.h"
@@ -1551,53 +1552,190 @@ out:
 		env_close(e);
 }
 
-/* CIDR rules: drop before accounting, pass uncounted, alert counted; hits
- * per rule; source address first. */
+static uint32_t verdict_of(struct env *e, enum prog p, const struct frame *f)
+{
+	uint32_t ret = 0xffff;
+
+	CHECK(!test_run(e, p, f->b, f->len, NULL, &ret), "test run");
+	return ret;
+}
+
+static uint32_t drop_code(enum prog p)
+{
+	return p == XDP ? XDP_DROP : 2 /* TC_ACT_SHOT */;
+}
+
+static uint32_t pass_code(enum prog p)
+{
+	return p == XDP ? XDP_PASS : 0;
+}
+
+/* Rules: CIDR, port and protocol matches; drop before accounting, pass
+ * uncounted, alert counted; hits per rule; source first; address before
+ * port before protocol. */
 static void test_rules(enum prog p)
 {
+	static const char *const text[] = {
+		"drop 10.0.6.0/24", "pass host 10.0.7.1", "alert 10.0.10.0/24",
+		"drop udp port 9999", "pass port 7000-7009", "alert proto tcp",
+	};
 	struct env *e = env_open(&defaults);
-	struct frame *f = calloc(3, sizeof(*f));
+	struct frame *f = calloc(8, sizeof(*f));
 	struct ruleset rs = { 0 };
-	struct rule r[3];
-	char err[128];
+	struct rule r[6], bad;
+	struct rule_maps m;
+	char err[160];
 	uint64_t c[XDPI_C__MAX];
-	uint32_t ret;
+	const uint64_t want_hits[6] = { 1, 1, 1, 1, 2, 2 };
 
 	printf("rules (%s)\n", prog_name[p]);
 	if (!e || !f)
 		goto out;
-	CHECK(!rules_parse_line("drop 10.0.6.0/24", &r[0], err, sizeof(err)), "parse: %s", err);
-	CHECK(!rules_parse_line("pass 10.0.7.1", &r[1], err, sizeof(err)), "parse: %s", err);
-	CHECK(!rules_parse_line("alert 10.0.10.0/24", &r[2], err, sizeof(err)), "parse: %s", err);
-	CHECK(rules_parse_line("drop 10.0.6.1/24", &r[0], err, sizeof(err)) == -1,
-	      "host bits refused");
-	CHECK(rules_parse_line("block 10.0.0.0/8", &r[0], err, sizeof(err)) == -1,
+	pin_skel_maps(e->skel, &m);
+	for (int i = 0; i < 6; i++)
+		CHECK(!rules_parse_line(text[i], &r[i], err, sizeof(err)), "parse %s: %s", text[i], err);
+	CHECK(!strcmp(r[1].text, "pass 10.0.7.1/32"), "normalised: %s", r[1].text);
+	CHECK(!strcmp(r[3].text, "drop udp port 9999"), "normalised: %s", r[3].text);
+	CHECK(rules_parse_line("drop 10.0.6.1/24", &bad, err, sizeof(err)) == -1, "host bits refused");
+	CHECK(rules_parse_line("block 10.0.0.0/8", &bad, err, sizeof(err)) == -1,
 	      "unknown action refused");
-	rules_parse_line("drop 10.0.6.0/24", &r[0], err, sizeof(err));
+	CHECK(rules_parse_line("sample 1 proto udp", &bad, err, sizeof(err)) == -1,
+	      "sample 1 refused");
+	CHECK(rules_parse_line("drop icmp port 5", &bad, err, sizeof(err)) == -1,
+	      "ports of icmp refused");
+	CHECK(rules_parse_line("drop port 10-2000", &bad, err, sizeof(err)) == -1,
+	      "ranges over 1024 ports refused");
 	rs.r = r;
-	rs.n = 3;
-	CHECK(!rules_install(&rs, bpf_map__fd(e->skel->maps.rules4), bpf_map__fd(e->skel->maps.rules6),
-			     bpf_map__fd(e->skel->maps.config)), "installing rules");
-	build(&f[0], udp4("10.0.6.9", 1000, "10.0.9.1", 53, 10));   /* drop by source */
-	build(&f[1], udp4("10.0.9.2", 1000, "10.0.7.1", 53, 10));   /* pass by destination */
+	rs.n = 6;
+	CHECK(!rules_install(&rs, &m), "installing rules");
+	build(&f[0], udp4("10.0.6.9", 1000, "10.0.9.1", 53, 10));    /* drop by source */
+	build(&f[1], udp4("10.0.9.2", 1000, "10.0.7.1", 53, 10));    /* pass by destination */
 	build(&f[2], udp4("10.0.10.3", 1000, "10.0.9.200", 53, 10)); /* alert by source */
-	for (int i = 0; i < 3; i++) {
-		CHECK(!test_run(e, p, f[i].b, f[i].len, NULL, &ret), "test run");
-		if (i == 0)
-			CHECK_EQ(ret, p == XDP ? XDP_DROP : 2 /* TC_ACT_SHOT */, "drop verdict");
-		else
-			CHECK_EQ(ret, p == XDP ? XDP_PASS : 0, "pass verdict");
-	}
+	build(&f[3], udp4("10.0.9.3", 1000, "10.0.9.4", 9999, 10));  /* drop by port */
+	build(&f[4], tcp4("10.0.9.3", 7005, "10.0.9.4", 80, 0x10, 10)); /* pass by source port */
+	build(&f[5], udp4("10.0.9.3", 1000, "10.0.9.4", 7009, 10));  /* pass by destination port */
+	build(&f[6], tcp4("10.0.9.5", 1000, "10.0.9.6", 80, 0x10, 10)); /* alert by protocol */
+	build(&f[7], tcp4("10.0.9.5", 9999, "10.0.9.6", 80, 0x10, 10)); /* udp port rule: not */
+	CHECK_EQ(verdict_of(e, p, &f[0]), drop_code(p), "drop by address");
+	CHECK_EQ(verdict_of(e, p, &f[1]), pass_code(p), "pass by address");
+	CHECK_EQ(verdict_of(e, p, &f[2]), pass_code(p), "alert by address");
+	CHECK_EQ(verdict_of(e, p, &f[3]), drop_code(p), "drop by port");
+	CHECK_EQ(verdict_of(e, p, &f[4]), pass_code(p), "pass by source port");
+	CHECK_EQ(verdict_of(e, p, &f[5]), pass_code(p), "pass by destination port");
+	CHECK_EQ(verdict_of(e, p, &f[6]), pass_code(p), "alert by protocol");
+	CHECK_EQ(verdict_of(e, p, &f[7]), pass_code(p), "udp port rule leaves tcp alone");
 	counters(e, c);
-	CHECK_EQ(c[XDPI_C_RULE_DROPPED], 1, "rule_dropped");
-	CHECK_EQ(c[XDPI_C_RULE_PASSED], 1, "rule_passed");
-	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 1, "only the alerted packet is in a flow");
-	for (uint32_t id = 0; id < 3; id++) {
+	CHECK_EQ(c[XDPI_C_RULE_DROPPED], 2, "rule_dropped");
+	CHECK_EQ(c[XDPI_C_RULE_PASSED], 3, "rule_passed");
+	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 3, "alerted and unmatched packets are in flows");
+	for (uint32_t id = 0; id < 6; id++) {
 		struct xdpi_rule_hits h = { 0 };
 
-		rules_hits(bpf_map__fd(e->skel->maps.rule_hits), id, &h);
-		CHECK_EQ(h.pkts, 1, "hits of rule");
+		rules_hits(m.hits, id, &h);
+		CHECK(h.pkts == want_hits[id], "hits of rule %u: %llu, want %llu", id,
+		      (unsigned long long)h.pkts, (unsigned long long)want_hits[id]);
 	}
+
+	/* Changes while loaded: a conflicting add is refused and names the
+	 * rule in the way; a delete frees the id, and the next add takes it
+	 * with its hits zeroed; the packet path sees each change at once. */
+	{
+		struct rule extra;
+		uint32_t id = 99;
+
+		rules_parse_line("alert 10.0.6.0/24", &extra, err, sizeof(err));
+		CHECK(rules_add(&m, &extra, &id, err, sizeof(err)) == -1 && strstr(err, "rule 0"),
+		      "conflict reported: %s", err);
+		CHECK_EQ(rules_find(&m, "drop 10.0.6.0/24"), 0, "find by text");
+		CHECK(!rules_del(&m, 0, err, sizeof(err)), "delete: %s", err);
+		CHECK(rules_del(&m, 0, err, sizeof(err)) == -1, "deleting twice refused");
+		CHECK_EQ(verdict_of(e, p, &f[0]), pass_code(p), "deleted rule drops no more");
+		CHECK(!rules_add(&m, &extra, &id, err, sizeof(err)), "add: %s", err);
+		CHECK_EQ(id, 0, "lowest free id reused");
+		CHECK_EQ(verdict_of(e, p, &f[0]), pass_code(p), "alert rule lets it through");
+		{
+			struct xdpi_rule_hits h;
+
+			rules_hits(m.hits, 0, &h);
+			CHECK_EQ(h.pkts, 1, "hits start from zero for a new rule");
+		}
+		rules_parse_line("deep proto udp", &extra, err, sizeof(err));
+		CHECK(rules_add(&m, &extra, &id, err, sizeof(err)) == -1 && strstr(err, "afxdp"),
+		      "deep refused without AF_XDP: %s", err);
+		for (uint32_t i = 0; i < 6; i++)
+			rules_del(&m, i, err, sizeof(err));
+		{
+			struct xdpi_config_map pol;
+
+			policy_get(m.config, &pol);
+			CHECK_EQ(pol.rules_on, 0, "no tables on after deleting every rule");
+		}
+	}
+out:
+	free(f);
+	if (e)
+		env_close(e);
+}
+
+/* Accounting sampling: 1 in N flows whole (rule `sample N` or the global
+ * rate), 1 in N packets at random; rates in the flow entries. */
+static void test_acct_sampling(enum prog p)
+{
+	struct env *e = env_open(&defaults);
+	struct frame *f = calloc(1, sizeof(*f));
+	struct xdpi_config_map pol;
+	struct xdpi_flow_val v;
+	struct rule_maps m;
+	struct rule r;
+	char err[160];
+	uint64_t c[XDPI_C__MAX];
+	uint32_t id, kept = 0, whole = 0, pkts = 0;
+	struct xdpi_flow_key k;
+	const int nflows = 400;
+
+	printf("accounting sampling (%s)\n", prog_name[p]);
+	if (!e || !f)
+		goto out;
+	pin_skel_maps(e->skel, &m);
+	CHECK(!rules_parse_line("sample 4 udp port 5353", &r, err, sizeof(err)), "parse: %s", err);
+	CHECK(!rules_add(&m, &r, &id, err, sizeof(err)), "add: %s", err);
+	for (int i = 0; i < nflows; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.1.%d.%d", i / 200, i % 200 + 1);
+		for (int k = 0; k < 3; k++) {
+			build(f, udp4(src, (uint16_t)(2000 + i), "10.2.0.1", 5353, 20));
+			verdict_of(e, p, f);
+		}
+		key_of(f, &k);
+		if (flow_lookup(e, &k, &v) == 0) {
+			kept++;
+			whole += v.dir[0].pkts + v.dir[1].pkts == 3;
+			CHECK_EQ(v.flow_sample, 4, "rate in the entry");
+		}
+	}
+	CHECK(kept > nflows / 4 - 40 && kept < nflows / 4 + 40, "about a quarter kept: %u", kept);
+	CHECK_EQ(whole, kept, "each kept flow has all its packets");
+	counters(e, c);
+	CHECK_EQ(c[XDPI_C_FLOW_SAMPLED_OUT], (uint64_t)(nflows - kept) * 3,
+		 "left-out packets counted");
+	rules_del(&m, id, err, sizeof(err));
+
+	/* Packet sampling, 1 in 8. */
+	policy_get(m.config, &pol);
+	pol.pkt_sample = 8;
+	policy_set(m.config, &pol);
+	for (int i = 0; i < 800; i++) {
+		build(f, udp4("10.3.0.1", 3000, "10.3.0.2", 53, 20));
+		verdict_of(e, p, f);
+	}
+	if (flow_of(e, f, &v, NULL) == 0) {
+		pkts = (uint32_t)(v.dir[0].pkts + v.dir[1].pkts);
+		CHECK_EQ(v.pkt_sample, 8, "packet rate in the entry");
+	}
+	CHECK(pkts > 100 - 45 && pkts < 100 + 45, "about 1 in 8 packets counted: %u", pkts);
+	counters(e, c);
+	CHECK_EQ(c[XDPI_C_PKT_SAMPLED_OUT], 800 - pkts, "left-out packets counted");
 out:
 	free(f);
 	if (e)
@@ -1640,6 +1778,8 @@ int main(void)
 	test_shedding();
 	test_rules(XDP);
 	test_rules(TC);
+	test_acct_sampling(XDP);
+	test_acct_sampling(TC);
 	/* The same cases through per-CPU perf buffers. */
 	g_transport = XDPI_TRANSPORT_PERFBUF;
 	printf("-- perfbuf transport --\n");

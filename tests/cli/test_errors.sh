@@ -29,6 +29,7 @@ expect 2 "unknown option '--bogus'" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap"
 expect 2 "needs a value" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --idle-timeout
 expect 2 "invalid value 'soon' for --idle-timeout" -- "$XDPI" read x.pcap --idle-timeout soon
 expect 2 "invalid value '9999' for --snippet-bytes" -- "$XDPI" read x.pcap --snippet-bytes 9999
+expect 2 "invalid value 'on' for --snippets: expected off" -- "$XDPI" read x.pcap --snippets on
 expect 2 "invalid value '3000' for --ringbuf-size" -- "$XDPI" run -i xdpi-none0 --ringbuf-size 3000
 expect 2 "invalid value 'fast' for --xdp-mode" -- "$XDPI" run -i xdpi-none0 --xdp-mode fast
 expect 2 "invalid value 'pipe' for --transport: expected ringbuf, perfbuf or none" -- \
@@ -45,9 +46,31 @@ printf 'drop 10.0.0.1/8\n' >"$TMP/rules.txt"
 expect 2 "rules.txt:1: '10.0.0.1/8' has host bits set" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/rules.txt"
 expect 2 "cannot open" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/none.txt"
 expect 2 "does not apply" -- "$XDPI" read x.pcap --ingress tc
+expect 2 "invalid value '0' for --packet-sampling" -- "$XDPI" run -i xdpi-none0 --packet-sampling 0
+expect 2 "does not apply" -- "$XDPI" read x.pcap --flow-sampling 4
+printf 'sample 1 udp port 53\n' >"$TMP/rules.txt"
+expect 2 "rules.txt:1: 'sample' takes a rate N from 2 to 65535" -- \
+	"$XDPI" run -i xdpi-none0 --rules "$TMP/rules.txt"
+printf 'drop icmp port 7\n' >"$TMP/rules.txt"
+expect 2 "rules.txt:1: ports go with tcp, udp or sctp" -- "$XDPI" run -i xdpi-none0 --rules "$TMP/rules.txt"
+expect 2 "unknown subcommand 'show'" -- "$XDPI" rules show -i xdpi-none0
+expect 2 "which interface" -- "$XDPI" rules list
+expect 2 "which rule" -- "$XDPI" rules add -i xdpi-none0
+expect 2 "unknown protocol 'bogus'" -- "$XDPI" rules add -i xdpi-none0 drop proto bogus
+expect 2 "bad port range '9-2000'" -- "$XDPI" rules add -i xdpi-none0 drop port 9-2000
+expect 1 "is .xdpi run. running on this interface" -- "$XDPI" rules list -i xdpi-none0
+expect 2 "invalid value '70000' for --flows" -- "$XDPI" sample -i xdpi-none0 --flows 70000
+expect 2 "json applies to" -- "$XDPI" sample -i xdpi-none0 --json
 expect 2 "invalid value 'a,b' for --cpus" -- "$XDPI" run -i xdpi-none0 --cpus a,b
 expect 2 "invalid value '0' for --workers" -- "$XDPI" read x.pcap --workers 0
 expect 2 "not to --kernel" -- "$XDPI" read x.pcap --workers 2 --kernel
+# --filter: libpcap's own message, for the expression and, when reading, for
+# the capture's link type.
+expect 2 "^xdpi: --filter: can't parse filter expression: syntax error" -- \
+	"$XDPI" read x.pcap --filter 'tcp prot 443'
+expect 2 "^xdpi: --filter: .*syntax error" -- "$XDPI" run -i xdpi-none0 --filter 'host and'
+expect 2 "^xdpi: --filter: ethernet addresses supported only on .*link type NULL" -- \
+	"$XDPI" read "$PCAPS/tcpdump-quic_handshake.pcap" --filter 'ether host 1:2:3:4:5:6'
 expect 2 "which interface" -- "$XDPI" run
 expect 2 "which capture file" -- "$XDPI" read
 expect 1 "cannot open .*No such file" -- "$XDPI" read "$TMP/missing.pcap"
@@ -80,7 +103,7 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 # --help explains each command and exits 0.
-for c in run read stats; do
+for c in run read stats rules sample; do
 	if "$XDPI" "$c" --help | grep -q "usage: xdpi $c"; then
 		pass=$((pass + 1)); echo "PASS $c --help"
 	else

@@ -102,6 +102,9 @@ cleanup() {
 	for ns in "$NSA" "$NSB"; do
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
+	# Pins an instance killed by the test could not remove.
+	rm -f /sys/fs/bpf/xdpi/"$IFA"/* 2>/dev/null
+	rmdir /sys/fs/bpf/xdpi/"$IFA" 2>/dev/null
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ "${LIVE_KEEP_TMP:-0}" = 1 ]; then
 			echo "live: kept $TMP" >&2
@@ -553,7 +556,9 @@ start_xdpi() {
 	local name=$1
 	shift
 	T0=$(date +%s.%N)
-	bg_start "$name" ip netns exec "$NSA" "$XDPI" run -i "$IFA" \
+	# nsenter keeps the root mount namespace, and with it /sys/fs/bpf for
+	# the pins; `ip netns exec` mounts a /sys of its own.
+	bg_start "$name" nsenter --net="/run/netns/$NSA" "$XDPI" run -i "$IFA" \
 		-w "$TMP/$name.jsonl" --stats-json "$TMP/$name.stats.json" \
 		--state-dir "$TMP/state" --duration 100s "$@"
 	XDPI_PID=$BG
@@ -874,6 +879,94 @@ CHK
 	tally "$TMP/rules.out"
 }
 
+# ---- scenario 7: rules and sampling changed while running ----------------
+
+# `xdpi rules add|del` and `xdpi sample` on the running instance through
+# its pinned maps: each change acts at once, and a stream that runs while
+# rules come and go loses no packet.
+scenario_runtime() {
+	local s=runtime stream out rc n=6000 i
+	echo "-- xdpi rules / xdpi sample on a running xdpi run -i $IFA"
+	start_xdpi $s --idle-timeout 60s || die "$s: xdpi did not attach"
+	[ -e "/sys/fs/bpf/xdpi/$IFA/rule_text" ] && pass "$s: maps pinned under /sys/fs/bpf/xdpi/$IFA" ||
+		fail "$s: no pins under /sys/fs/bpf/xdpi/$IFA"
+	bg_start stream timeout 30 ip netns exec "$NSB" python3 "$TMP/live.py" udp-send \
+		"$B4" 42001 "$A4" 6001 "$n" 64
+	stream=$BG
+	for i in 1 2 3 4; do
+		"$XDPI" rules add -i "$IFA" drop 198.51.100.0/24 >>"$TMP/$s.ctl" 2>&1 &&
+			"$XDPI" rules add -i "$IFA" pass udp port 9 >>"$TMP/$s.ctl" 2>&1 &&
+			"$XDPI" rules del -i "$IFA" drop 198.51.100.0/24 >>"$TMP/$s.ctl" 2>&1 &&
+			"$XDPI" rules del -i "$IFA" pass udp port 9 >>"$TMP/$s.ctl" 2>&1 ||
+			fail "$s: rule change $i failed: $(tail -n 2 "$TMP/$s.ctl")"
+		sleep 0.1
+	done
+	wait_exit "$stream" 30
+	grep -q "rule 0 added: drop 198.51.100.0/24" "$TMP/$s.ctl" && pass "$s: rules added and deleted while a stream ran" ||
+		fail "$s: rule changes: $(head -n 4 "$TMP/$s.ctl")"
+
+	out=$("$XDPI" rules add -i "$IFA" drop host "$B4" 2>&1)
+	[[ $out == "rule 0 added: drop $B4/32" ]] && pass "$s: '$out'" || fail "$s: add: '$out'"
+	out=$("$XDPI" rules add -i "$IFA" alert "$B4" 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] && [[ $out == *"overlaps rule 0"* ]] && pass "$s: overlap refused: $out" ||
+		fail "$s: overlap: exit $rc '$out'"
+	udp_burst "$NSB" "$B4" "$A4" 400 64 42002 6002
+	out=$("$XDPI" rules list -i "$IFA" 2>&1)
+	[[ $out == *"drop $B4/32"*" 400 packets"* ]] && pass "$s: list shows the hits: $out" ||
+		fail "$s: list: '$out'"
+	"$XDPI" rules list -i "$IFA" --json >"$TMP/$s.list.json" 2>&1
+	"$XDPI" rules del -i "$IFA" 0 >>"$TMP/$s.ctl" 2>&1 || fail "$s: del by id"
+	udp_burst "$NSB" "$B4" "$A4" 300 64 42003 6003
+	out=$("$XDPI" rules list -i "$IFA" 2>&1)
+	[[ $out == "no rules on $IFA" ]] && pass "$s: '$out' after del" || fail "$s: list after del: '$out'"
+
+	out=$("$XDPI" sample -i "$IFA" --packets 4 2>&1)
+	[[ $out == *"packets counted 1 in 4"* ]] && pass "$s: '$out'" || fail "$s: sample: '$out'"
+	# A listener, so that A sends no port-unreachable errors (they too
+	# would be sampled): the counts below are then the burst's alone.
+	start_sink "$NSA" sink-sampled "$A4,6004,4000"
+	udp_burst "$NSB" "$B4" "$A4" 4000 64 42004 6004
+	wait_sink sink-sampled "$BG"
+	"$XDPI" sample -i "$IFA" --packets 1 >/dev/null 2>&1
+	out=$("$XDPI" sample -i "$IFA" --packets 0 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] && pass "$s: bad rate refused: $out" || fail "$s: bad rate: exit $rc '$out'"
+	stop_xdpi $s
+	[ ! -e "/sys/fs/bpf/xdpi/$IFA" ] && pass "$s: pins removed at exit" ||
+		fail "$s: pins left in /sys/fs/bpf/xdpi/$IFA"
+	python3 - "$TMP/$s.jsonl" "$TMP/$s.stats.json" "$TMP/$s.list.json" "$n" "$B4" \
+		>"$TMP/$s.out" 2>&1 <<'CHK'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+st = json.load(open(sys.argv[2]))
+lst = json.load(open(sys.argv[3]))
+n, b4 = int(sys.argv[4]), sys.argv[5]
+def say(ok, msg):
+    print(("PASS " if ok else "FAIL ") + "runtime: " + msg)
+def flows(port):
+    return [r for r in recs if r["type"] == "flow" and r["proto"] == 17 and
+            r["src_ip"] == b4 and r["dst_port"] == port]
+f = flows(6001)
+say(len(f) == 1 and f[0]["pkts_fwd"] == n, "stream during rule changes counted exactly: %s of %d" %
+    ([r["pkts_fwd"] for r in f], n))
+say(not flows(6002), "no flow for the 400 datagrams a runtime drop rule dropped")
+say(lst.get("rules", [{}])[0].get("packets") == 400, "rules list --json: %s" % lst.get("rules"))
+f = flows(6003)
+say(len(f) == 1 and f[0]["pkts_fwd"] == 300, "after del, counted again: %s" % [r["pkts_fwd"] for r in f])
+f = flows(6004)
+got = f[0]["pkts_fwd"] if len(f) == 1 else -1
+say(len(f) == 1 and f[0].get("packet_sampling") == 4 and 700 <= got <= 1300,
+    "1-in-4 packet sampling: %d of 4000 counted, record says packet_sampling %s" %
+    (got, f[0].get("packet_sampling") if f else None))
+say(st["pkt_sampled_out"] + got == 4000, "sampled-out %d + counted %d = 4000" % (st["pkt_sampled_out"], got))
+say(st["rule_dropped"] == 400, "rule_dropped %d = 400" % st["rule_dropped"])
+CHK
+	rc=$?
+	tally "$TMP/$s.out"
+	[ "$rc" -eq 0 ] || fail "$s: checker exited $rc: $(tail -n 2 "$TMP/$s.out")"
+}
+
 # ---- failure paths ------------------------------------------------------
 
 scenario_errors() {
@@ -923,13 +1016,10 @@ main() {
 	trap 'echo "live: interrupted" >&2; exit 130' INT
 	trap 'echo "live: terminated" >&2; exit 143' TERM
 	setup
-	scenario_xdp
-	scenario_tc
-	scenario_perfbuf
-	scenario_none
-	scenario_pressure
-	scenario_rules
-	scenario_errors
+	# LIVE_ONLY="rules runtime" runs only those scenarios (when working on them).
+	for sc in ${LIVE_ONLY:-xdp tc perfbuf none pressure rules runtime errors}; do
+		"scenario_$sc"
+	done
 }
 
 main "$@"
