@@ -41,10 +41,10 @@ $(BUILD)/xdpi.skel.h: $(BUILD)/xdpi.bpf.o
 
 # The socket filter of `run --hook socket`, an object of its own; and its
 # deliberately unverifiable twin (tests only).
-$(BUILD)/xdpi_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+$(BUILD)/xdpi_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/reject_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h) | $(BUILD)
+$(BUILD)/reject_sock.bpf.o: bpf/xdpi_sock.bpf.c $(wildcard include/xdpi/*.h bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DXDPI_TEST_VERIFIER_REJECT -c $< -o $@
 
 $(BUILD)/xdpi_sock.skel.h: $(BUILD)/xdpi_sock.bpf.o

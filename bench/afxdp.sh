@@ -30,77 +30,16 @@ FRAMES=${FRAMES:-16384}
 [ -x "$XDPI" ] || { echo "afxdp.sh: build xdpi first (make)" >&2; exit 1; }
 case $SECS in ''|*[!0-9]*) echo "afxdp.sh: SECS must be whole seconds" >&2; exit 2;; esac
 
-mkdir -p "$B"
-BPF_CC="clang -O2 -g -target bpf -Wall -Werror -Iinclude -I/usr/include/$(uname -m)-linux-gnu"
-$BPF_CC -c bench/livegen.bpf.c -o "$B/livegen.bpf.o" || exit 1
-bpftool gen skeleton "$B/livegen.bpf.o" name livegen_bpf >"$B/livegen.skel.h" || exit 1
-cc -O2 -Wall -Wextra -Werror -I"$B" $(pkg-config --cflags libbpf) -o "$B/livegen" \
-	bench/livegen.c $(pkg-config --libs libbpf) -lelf -lz || exit 1
-
-NSA=xdpix-a-$$	# sender
-NSB=xdpix-b-$$	# receiver
-IFA=xdpix-a
-IFB=xdpix-b
-TMP=$(mktemp -d /tmp/xdpix.XXXXXX)
-BG=
-
-cleanup() {
-	local pid
-	trap "" INT TERM
-	[ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-			ip netns del "$ns" 2>/dev/null
-		fi
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_a() { ip netns exec "$NSA" "$@"; }
-in_b() { ip netns exec "$NSB" "$@"; }
-
-ip netns add "$NSA" && ip netns add "$NSB" &&
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" || exit 1
-for ns in "$NSA" "$NSB"; do
-	# No IPv6 router solicitations or ND in the counts.
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
-in_a ip link set "$IFA" up && in_b ip link set "$IFB" up || exit 1
-DMAC=$(in_b cat "/sys/class/net/$IFB/address")
-
+. bench/lib.sh
+build_livegen "$B"
+setup_pair xdpix
 # The generator gets CPU 0; the veth receive path (XDP program, redirect,
 # copy into the AF_XDP buffer) runs in its softirq on the same CPU, so the
 # receivers' user space gets the other CPU. SCHED_FIFO for both, as in
 # bench/live.sh: other work on the machine made the generator miss its
 # schedule otherwise.
-read -r CPU0 CPU1 < <(python3 -c 'import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1])')
 GEN_PRIO="chrt -f 20"
 RCV_PRIO="chrt -f 10"
-
-wait_line() { # FILE PATTERN SECS PID
-	local deadline=$((SECONDS + $3))
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		kill -0 "$4" 2>/dev/null || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-
-wait_bounded() { # PID SECS
-	local deadline=$((SECONDS + $2))
-	while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-		sleep 0.05
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	BG=
-}
 
 rx_xdp() { in_b ethtool -S "$IFB" | awk '/rx_queue_0_xdp_packets:/ { print $2 }'; }
 

@@ -17,54 +17,9 @@ RUNS=${RUNS:-5}
 
 [ "$(id -u)" = 0 ] || { echo "droplive.sh: needs root" >&2; exit 1; }
 [ -x "$XDPI" ] || { echo "droplive.sh: build xdpi first (make)" >&2; exit 1; }
-mkdir -p "$B"
-BPF_CC="clang -O2 -g -target bpf -Wall -Werror -Iinclude -I/usr/include/$(uname -m)-linux-gnu"
-$BPF_CC -c bench/livegen.bpf.c -o "$B/livegen.bpf.o" || exit 1
-bpftool gen skeleton "$B/livegen.bpf.o" name livegen_bpf >"$B/livegen.skel.h" || exit 1
-cc -O2 -Wall -Wextra -Werror -I"$B" $(pkg-config --cflags libbpf) -o "$B/livegen" \
-	bench/livegen.c $(pkg-config --libs libbpf) -lelf -lz || exit 1
-
-NSA=xdpid-a-$$
-NSB=xdpid-b-$$
-IFA=xdpid-a
-IFB=xdpid-b
-TMP=$(mktemp -d /tmp/xdpid.XXXXXX)
-BG=
-
-cleanup() {
-	local pid
-	trap "" INT TERM
-	[ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-			ip netns del "$ns" 2>/dev/null
-		fi
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_a() { ip netns exec "$NSA" "$@"; }
-in_b() { ip netns exec "$NSB" "$@"; }
-
-ip netns add "$NSA" && ip netns add "$NSB" &&
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" || exit 1
-in_a ip link set "$IFA" up && in_b ip link set "$IFB" up || exit 1
-DMAC=$(in_b cat "/sys/class/net/$IFB/address")
-read -r CPU0 CPU1 < <(python3 -c 'import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1])')
-
-wait_line() { # FILE PATTERN SECS PID
-	local deadline=$((SECONDS + $3))
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		kill -0 "$4" 2>/dev/null || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
+. bench/lib.sh
+build_livegen "$B"
+setup_pair xdpid ipv6
 
 # Unpaced generator run; prints the pps it reached.
 generate() {

@@ -22,70 +22,12 @@ FLOWS=${FLOWS:-1024}
 	{ echo "socket.sh: build xdpi first (make)" >&2; exit 1; }
 case $SECS in ''|*[!0-9]*) echo "socket.sh: SECS must be whole seconds" >&2; exit 2;; esac
 
-mkdir -p "$B"
-BPF_CC="clang -O2 -g -target bpf -Wall -Werror -Iinclude -I/usr/include/$(uname -m)-linux-gnu"
-$BPF_CC -c bench/livegen.bpf.c -o "$B/livegen.bpf.o" || exit 1
-bpftool gen skeleton "$B/livegen.bpf.o" name livegen_bpf >"$B/livegen.skel.h" || exit 1
-cc -O2 -Wall -Wextra -Werror -I"$B" $(pkg-config --cflags libbpf) -o "$B/livegen" \
-	bench/livegen.c $(pkg-config --libs libbpf) -lelf -lz || exit 1
-
-NSA=xdpis-a-$$	# sender
-NSB=xdpis-b-$$	# receiver
-IFA=xdpis-a
-IFB=xdpis-b
-TMP=$(mktemp -d /tmp/xdpis.XXXXXX)
-BG=
-
-cleanup() {
-	local pid
-	trap "" INT TERM
-	[ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-			ip netns del "$ns" 2>/dev/null
-		fi
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_b() { ip netns exec "$NSB" "$@"; }
-
-ip netns add "$NSA" && ip netns add "$NSB" &&
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" || exit 1
-for ns in "$NSA" "$NSB"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$NSA" link set "$IFA" up && ip -n "$NSB" link set "$IFB" up || exit 1
+. bench/lib.sh
+build_livegen "$B"
+setup_pair xdpis
 in_b ip link set dev "$IFB" xdpdrv obj "$B/livegen.bpf.o" sec xdp program livegen_pass || exit 1
-DMAC=$(in_b cat "/sys/class/net/$IFB/address")
 # Generator on the first CPU (the veth receive softirq runs there too),
 # receivers' user space on the last, both real-time as in bench/live.sh.
-read -r CPU0 CPU1 < <(python3 -c 'import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1])')
-
-wait_line() { # FILE PATTERN SECS PID
-	local deadline=$((SECONDS + $3))
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		kill -0 "$4" 2>/dev/null || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-
-wait_bounded() { # PID SECS
-	local deadline=$((SECONDS + $2))
-	while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-		sleep 0.05
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	BG=
-}
 
 generate() { # RATE_PPS SIZE; sets GEN="sent pps"
 	local count=$(($1 * SECS)) out

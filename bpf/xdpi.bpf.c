@@ -7,20 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include "xdpi/abi.h"
 
-/* pos - base, computed by the verifier itself: to it the difference of two
- * packet pointers is an unknown scalar (for a loader with CAP_PERFMON, as
- * root is), which is what XDPI_OPAQUE_DIFF needs (see parse.h). In asm, so
- * the compiler cannot fold it into a constant on paths where it knows one. */
-static __always_inline long opaque_diff(void *pos, void *base)
-{
-	long off;
-
-	asm volatile("%[off] = %[pos]\n\t%[off] -= %[base]"
-		     : [off] "=&r"(off)
-		     : [pos] "r"(pos), [base] "r"(base));
-	return off;
-}
-#define XDPI_OPAQUE_DIFF(pos, base) opaque_diff(pos, base)
+#include "opaque.h"
 
 /* Bytes of the packet past the linear data (see XDPI_CUT_T in parse.h): the
  * ones known up front, plus, for XDP, those in fragments. Asking for the

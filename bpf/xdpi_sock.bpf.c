@@ -24,20 +24,7 @@
  * verifier checks each access against this size. */
 #define XDPI_SOCK_BUF (2 * XDPI_SOCK_WINDOW + 64)
 
-/* pos - base, as the XDP/TC object computes it (bpf/xdpi.bpf.c): in asm,
- * so the compiler cannot fold it into a per-path constant, and to the
- * verifier the difference of two map-value pointers is an unknown scalar
- * (for a loader with CAP_PERFMON). The rebase then bounds it. */
-static __always_inline long opaque_diff(void *pos, void *base)
-{
-	long off;
-
-	asm volatile("%[off] = %[pos]\n\t%[off] -= %[base]"
-		     : [off] "=&r"(off)
-		     : [pos] "r"(pos), [base] "r"(base));
-	return off;
-}
-#define XDPI_OPAQUE_DIFF(pos, base) opaque_diff(pos, base)
+#include "opaque.h"
 
 /* Caps a rebased offset (0 <= off by then) at the window. The cursor then
  * stays inside the buffer however long the headers say they are, and a

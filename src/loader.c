@@ -175,33 +175,16 @@ struct xdpi_bpf *loader_load(const struct xdpi_config *cfg, int replay)
 {
 	struct xdpi_bpf *skel = calloc(1, sizeof(*skel));
 	void *alt = NULL;
-	size_t alt_len = 0;
-	char msg[256];
 	int err;
 
-	libbpf_set_print(libbpf_print);
-	log_len = 0;
+	loader_log_begin();
 	if (!skel || xdpi_bpf__create_skeleton(skel)) {
 		fprintf(stderr, "xdpi: out of memory\n");
 		free(skel);
 		return NULL;
 	}
-	if (cfg->bpf_object) {
-		alt = read_file(cfg->bpf_object, &alt_len);
-		if (!alt) {
-			fprintf(stderr, "xdpi: cannot read BPF object %s: %s\n", cfg->bpf_object,
-				strerror(errno ? errno : EINVAL));
-			goto fail;
-		}
-		skel->skeleton->data = alt;
-		skel->skeleton->data_sz = alt_len;
-	}
-	err = bpf_object__open_skeleton(skel->skeleton, NULL);
-	if (err) {
-		libbpf_strerror(err, msg, sizeof(msg));
-		fprintf(stderr, "xdpi: cannot open the BPF object: %s\n", msg);
+	if (loader_open_skeleton(skel->skeleton, cfg->bpf_object, &alt))
 		goto fail;
-	}
 
 	skel->rodata->snippet_bytes = cfg->snippet_bytes;
 	skel->rodata->snippet_pkts = cfg->snippet_pkts;
@@ -274,9 +257,30 @@ void loader_log_begin(void)
 	log_len = 0;
 }
 
-void *loader_read_file(const char *path, size_t *len)
+int loader_open_skeleton(struct bpf_object_skeleton *s, const char *path, void **alt)
 {
-	return read_file(path, len);
+	size_t len = 0;
+	char msg[256];
+	int err;
+
+	*alt = NULL;
+	if (path) {
+		*alt = read_file(path, &len);
+		if (!*alt) {
+			fprintf(stderr, "xdpi: cannot read BPF object %s: %s\n", path,
+				strerror(errno ? errno : EINVAL));
+			return -1;
+		}
+		s->data = *alt;
+		s->data_sz = len;
+	}
+	err = bpf_object__open_skeleton(s, NULL);
+	if (err) {
+		libbpf_strerror(err, msg, sizeof(msg));
+		fprintf(stderr, "xdpi: cannot open the BPF object: %s\n", msg);
+		return -1;
+	}
+	return 0;
 }
 
 static int link_xdp(int prog_fd, int ifindex, unsigned flags)

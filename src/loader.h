@@ -30,11 +30,15 @@ void loader_close(struct xdpi_bpf *skel);
 /* Sends libbpf's messages to stderr as they come (for -v). */
 void loader_set_verbose(int on);
 
-/* For other BPF objects (src/sockhook.c), the same steps: keep libbpf's
- * log from here on; read a --bpf-object file (malloc'd, NULL on failure);
- * say why a skeleton did not load (the verifier log's tail if it refused). */
+/* The steps of loading a BPF object, for other objects too (src/sockhook.c):
+ * keep libbpf's log from here on; open a skeleton, from the object file
+ * PATH (--bpf-object) instead of the built-in one when PATH is set, where
+ * *alt gets the file's bytes, which the caller frees after the load (0, or
+ * -1 with the error reported); say why a skeleton did not load (the
+ * verifier log's tail if it refused). */
+struct bpf_object_skeleton;
 void loader_log_begin(void);
-void *loader_read_file(const char *path, size_t *len);
+int loader_open_skeleton(struct bpf_object_skeleton *s, const char *path, void **alt);
 void loader_report_load_error(int err);
 
 #endif

@@ -24,36 +24,11 @@
 #include "stats.h"
 #include "pin.h"
 #include "rules.h"
+#include "signals.h"
 #include "sockrun.h"
 #include "transport.h"
 #include "util.h"
 #include "xdpi.skel.h"
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t stats_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	stats_requested = 1;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = { 0 };
-
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-}
 
 static void state_path(char *buf, size_t len, const char *dir, const char *ifname)
 {

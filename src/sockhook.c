@@ -42,8 +42,6 @@ static struct xdpi_sock_bpf *load_filter(const struct xdpi_config *cfg)
 {
 	struct xdpi_sock_bpf *skel = calloc(1, sizeof(*skel));
 	void *alt = NULL;
-	size_t alt_len = 0;
-	char msg[256];
 	int err;
 
 	loader_log_begin();
@@ -52,22 +50,8 @@ static struct xdpi_sock_bpf *load_filter(const struct xdpi_config *cfg)
 		free(skel);
 		return NULL;
 	}
-	if (cfg->bpf_object) {
-		alt = loader_read_file(cfg->bpf_object, &alt_len);
-		if (!alt) {
-			fprintf(stderr, "xdpi: cannot read BPF object %s: %s\n", cfg->bpf_object,
-				strerror(errno ? errno : EINVAL));
-			goto fail;
-		}
-		skel->skeleton->data = alt;
-		skel->skeleton->data_sz = alt_len;
-	}
-	err = bpf_object__open_skeleton(skel->skeleton, NULL);
-	if (err) {
-		libbpf_strerror(err, msg, sizeof(msg));
-		fprintf(stderr, "xdpi: cannot open the BPF object: %s\n", msg);
+	if (loader_open_skeleton(skel->skeleton, cfg->bpf_object, &alt))
 		goto fail;
-	}
 	skel->rodata->snippet_bytes = cfg->snippet_bytes;
 	err = bpf_object__load_skeleton(skel->skeleton);
 	if (err) {

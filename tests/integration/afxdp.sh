@@ -37,123 +37,10 @@ FLOWS=(
 	"6 4 90 20 41006 5006"
 )
 
-PASSED=0
-FAILED=0
-BG_PIDS=()
-TMP=
+. "$(dirname "$0")/lib/netns.sh"
+TEST_NAME=afxdp
+KEEP_TMP=${AFXDP_KEEP_TMP:-0}
 XDPI_PID=
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-die() {
-	fail "$*"
-	exit 1
-}
-
-in_a() { ip netns exec "$NSA" "$@"; }
-in_b() { ip netns exec "$NSB" "$@"; }
-
-cleanup() {
-	local pid ns deadline=$((SECONDS + 5))
-	trap "" INT TERM
-	for pid in "${BG_PIDS[@]}"; do
-		disown "$pid" 2>/dev/null
-		kill -KILL "$pid" 2>/dev/null
-	done
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-		fi
-	done
-	for pid in "${BG_PIDS[@]}"; do
-		while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do
-			sleep 0.05
-		done
-	done
-	for ns in "$NSA" "$NSB"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		if [ "${AFXDP_KEEP_TMP:-0}" = 1 ]; then
-			echo "afxdp: kept $TMP" >&2
-		else
-			rm -rf "$TMP"
-		fi
-	fi
-}
-
-on_exit() {
-	local rc=$?
-	cleanup
-	echo "afxdp: $PASSED passed, $FAILED failed"
-	if [ "$rc" -eq 0 ] && [ "$FAILED" -gt 0 ]; then
-		rc=1
-	fi
-	exit "$rc"
-}
-
-# Starts "$@" in the background, output in $TMP/NAME.{out,err}; sets BG.
-bg_start() {
-	local name=$1
-	shift
-	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	BG=$!
-	BG_PIDS+=("$BG")
-}
-
-forget_pid() {
-	local p keep=()
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-}
-
-# Waits up to SECS for PID to exit and reaps it; sets WAIT_RC. Kills it and
-# returns 1 on timeout. A zombie still answers kill -0: /proc tells.
-wait_exit() { # PID SECS
-	local pid=$1 deadline=$((SECONDS + $2)) stat
-	while :; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || break
-		stat=${stat##*) }
-		[ "${stat%% *}" = Z ] && break
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			forget_pid "$pid"
-			WAIT_RC=137
-			return 1
-		fi
-		sleep 0.05
-	done
-	wait "$pid" 2>/dev/null
-	WAIT_RC=$?
-	forget_pid "$pid"
-	return 0
-}
-
-wait_line() { # FILE PATTERN SECS PID
-	local file=$1 pattern=$2 pid=$4 deadline=$((SECONDS + $3))
-	while ! grep -q -- "$pattern" "$file" 2>/dev/null; do
-		[ -e "/proc/$pid" ] || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
-tally() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		PASS*) PASSED=$((PASSED + 1)) ;;
-		FAIL*) FAILED=$((FAILED + 1)) ;;
-		esac
-		echo "$line"
-	done <"$1"
-}
 
 write_helper() {
 	cat >"$TMP/afxdp.py" <<'PY'
@@ -387,18 +274,11 @@ setup() {
 	done
 	TMP=$(mktemp -d /tmp/xdpi-afxdp.XXXXXX) || die "setup: mktemp"
 	write_helper
-	ip netns add "$NSA" || die "setup: ip netns add $NSA"
-	ip netns add "$NSB" || die "setup: ip netns add $NSB"
 	# Two queues each way: B's flows spread over A's two RX queues, one
 	# AF_XDP socket each.
-	ip link add "$IFA" netns "$NSA" numtxqueues 2 numrxqueues 2 type veth \
-		peer name "$IFB" netns "$NSB" numtxqueues 2 numrxqueues 2 || die "setup: veth pair"
-	ip -n "$NSA" addr add "$A4/24" dev "$IFA" || die "setup: $A4"
-	ip -n "$NSB" addr add "$B4/24" dev "$IFB" || die "setup: $B4"
-	ip -n "$NSA" addr add "$A6/64" dev "$IFA" nodad || die "setup: $A6"
-	ip -n "$NSB" addr add "$B6/64" dev "$IFB" nodad || die "setup: $B6"
-	ip -n "$NSA" link set "$IFA" up || die "setup: $IFA up"
-	ip -n "$NSB" link set "$IFB" up || die "setup: $IFB up"
+	make_veth_pair numtxqueues 2 numrxqueues 2
+	address_end "$NSA" "$IFA" "$A4" "$A6"
+	address_end "$NSB" "$IFB" "$B4" "$B6"
 	# Checksums computed in software and one frame per datagram, so B's
 	# tcpdump sees the frames exactly as they leave.
 	in_b ethtool -K "$IFB" tx off tso off gso off >/dev/null 2>&1 ||
@@ -452,17 +332,6 @@ stop_xdpi() {
 		fail "$name: xdpi exited $WAIT_RC: $(tail -n 3 "$TMP/$name.err")"
 	fi
 	check_detached "$name: after stop"
-}
-
-check_no_drops() {
-	local a b
-	a=$(ip -n "$NSA" -s link show dev "$IFA" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	b=$(ip -n "$NSB" -s link show dev "$IFB" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	if [ "$a" = 0 ] && [ "$b" = 0 ]; then
-		pass "$1: veth pair dropped nothing"
-	else
-		fail "$1: veth pair dropped packets ($IFA $a, $IFB $b); counts cannot be exact"
-	fi
 }
 
 # Both RX queues carried frames (so both sockets were read): veth counts
@@ -638,9 +507,7 @@ scenario_errors() {
 }
 
 main() {
-	trap on_exit EXIT
-	trap 'echo "afxdp: interrupted" >&2; exit 130' INT
-	trap 'echo "afxdp: terminated" >&2; exit 143' TERM
+	trap_cleanup
 	setup
 	scenario_ring
 	scenario_none

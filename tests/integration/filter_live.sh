@@ -23,42 +23,21 @@ IN_OTHER=100   # B:40002 -> A:5002, filtered out
 OUT_MATCH=50   # A:5001 -> B:6000, sent by A (egress)
 OUT_OTHER=30   # A:40003 -> B:6002, filtered out
 
-PASSED=0
-FAILED=0
-TMP=
+. "$(dirname "$0")/lib/netns.sh"
+TEST_NAME=filter-live
 XDPI_PID=
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-
-cleanup() {
-	[ -n "$XDPI_PID" ] && kill -KILL "$XDPI_PID" 2>/dev/null && wait "$XDPI_PID" 2>/dev/null
-	for ns in "$NSA" "$NSB"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
-	[ -n "$TMP" ] && rm -rf "$TMP"
-	echo "filter-live: $PASSED passed, $FAILED failed"
-}
-trap cleanup EXIT
-
-die() {
-	fail "$*"
-	exit 1
-}
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
 	TMP=$(mktemp -d /tmp/xdpi-filter-live.XXXXXX) || die "setup: mktemp"
-	ip netns add "$NSA" && ip netns add "$NSB" || die "setup: ip netns add"
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" ||
-		die "setup: veth pair"
-	ip -n "$NSA" addr add "$A4/24" dev "$IFA" && ip -n "$NSB" addr add "$B4/24" dev "$IFB" &&
-		ip -n "$NSA" link set "$IFA" up && ip -n "$NSB" link set "$IFB" up &&
-		ip -n "$NSA" link set lo up && ip -n "$NSB" link set lo up || die "setup: addresses"
+	make_veth_pair
+	address_end "$NSA" "$IFA" "$A4"
+	address_end "$NSB" "$IFB" "$B4"
+	loopbacks_up
 	# One packet per datagram on the wire, as counted.
-	ip netns exec "$NSA" ethtool -K "$IFA" tso off gso off gro off >/dev/null 2>&1
-	ip netns exec "$NSB" ethtool -K "$IFB" tso off gso off gro off >/dev/null 2>&1
+	one_frame_per_packet "$NSA" "$IFA"
+	one_frame_per_packet "$NSB" "$IFB"
 	ip netns exec "$NSB" ping -n -q -c 1 -W 3 "$A4" >/dev/null || die "setup: ping"
 }
 
@@ -76,18 +55,13 @@ for _ in range(int(sys.argv[4])):
 
 # One run: NAME, xdpi options...
 run_case() {
-	local name=$1 i
+	local name=$1
 	shift
-	nsenter --net="/run/netns/$NSA" "$XDPI" run -i "$IFA" --filter "$FILTER" \
+	bg_start "$name" nsenter --net="/run/netns/$NSA" "$XDPI" run -i "$IFA" --filter "$FILTER" \
 		-w "$TMP/$name.jsonl" --stats-json "$TMP/$name.stats.json" \
-		--state-dir "$TMP/state" --duration 60s "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	XDPI_PID=$!
-	for i in $(seq 200); do
-		grep -q watching "$TMP/$name.err" 2>/dev/null && break
-		kill -0 "$XDPI_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if ! grep -q watching "$TMP/$name.err"; then
+		--state-dir "$TMP/state" --duration 60s "$@"
+	XDPI_PID=$BG
+	if ! wait_line "$TMP/$name.err" watching 10 "$XDPI_PID"; then
 		fail "$name: xdpi did not start: $(tail -n 5 "$TMP/$name.err")"
 		return
 	fi
@@ -97,8 +71,8 @@ run_case() {
 	send "$NSA" 40003 "$B4" 6002 "$OUT_OTHER"
 	sleep 0.3
 	kill -INT "$XDPI_PID"
-	wait "$XDPI_PID"
-	local rc=$?
+	wait_exit "$XDPI_PID" 60
+	local rc=$WAIT_RC
 	XDPI_PID=
 	[ "$rc" -eq 0 ] && pass "$name: xdpi exited 0" || fail "$name: xdpi exited $rc: $(tail -n 3 "$TMP/$name.err")"
 	python3 - "$TMP/$name.jsonl" "$TMP/$name.stats.json" "$name" \
@@ -134,6 +108,7 @@ PY
 	fi
 }
 
+trap_cleanup
 setup
 run_case xdp-ingress
 run_case tc-ingress --ingress tc

@@ -41,22 +41,16 @@ T4_AB=(100 250 43002 6002)
 T6_BA=(20 64 43003 6003)
 T4_2CPU=(120 90 43004 6004)
 
-PASSED=0
-FAILED=0
-BG_PIDS=()
-TMP=
+. "$(dirname "$0")/lib/netns.sh"
+TEST_NAME=live
+KEEP_TMP=${LIVE_KEEP_TMP:-0}
+EXTRA_CLEANUP=remove_pins
 
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-
-# Setup problems make every later check meaningless: count one failure, stop.
-die() {
-	fail "$*"
-	exit 1
+# Pins an instance killed by the test could not remove.
+remove_pins() {
+	rm -f /sys/fs/bpf/xdpi/"$IFA"/* 2>/dev/null
+	rmdir /sys/fs/bpf/xdpi/"$IFA" 2>/dev/null
 }
-
-in_a() { ip netns exec "$NSA" "$@"; }
-in_b() { ip netns exec "$NSB" "$@"; }
 
 # The flow map is per CPU: a flow whose packets are handled on two CPUs has
 # two partial copies that must merge into one record. Senders are pinned so
@@ -76,104 +70,6 @@ pick_cpus() {
 pin() {
 	PIN=()
 	[ -n "$CPU1" ] && PIN=(taskset -c "$1")
-}
-
-cleanup() {
-	local pid ns left=() deadline=$((SECONDS + 5))
-	trap "" INT TERM # finish cleaning up even on a second Ctrl-C
-	for pid in "${BG_PIDS[@]}"; do
-		disown "$pid" 2>/dev/null # no "Killed" report for what we end here
-		kill -KILL "$pid" 2>/dev/null && left+=("$pid")
-	done
-	# Children of killed wrappers (timeout -> python) still sit in our
-	# namespaces; nothing else can be in them.
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-		fi
-	done
-	for pid in "${left[@]}"; do
-		while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do
-			sleep 0.05
-		done
-	done
-	for ns in "$NSA" "$NSB"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
-	# Pins an instance killed by the test could not remove.
-	rm -f /sys/fs/bpf/xdpi/"$IFA"/* 2>/dev/null
-	rmdir /sys/fs/bpf/xdpi/"$IFA" 2>/dev/null
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		if [ "${LIVE_KEEP_TMP:-0}" = 1 ]; then
-			echo "live: kept $TMP" >&2
-		else
-			rm -rf "$TMP"
-		fi
-	fi
-}
-
-on_exit() {
-	local rc=$?
-	cleanup
-	echo "live: $PASSED passed, $FAILED failed"
-	if [ "$rc" -eq 0 ] && [ "$FAILED" -gt 0 ]; then
-		rc=1
-	fi
-	exit "$rc"
-}
-
-# Starts "$@" in the background with output in $TMP/NAME.{out,err}; sets BG.
-bg_start() {
-	local name=$1
-	shift
-	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	BG=$!
-	BG_PIDS+=("$BG")
-}
-
-forget_pid() {
-	local p keep=()
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-}
-
-# Waits up to SECS for background PID to exit and reaps it; sets WAIT_RC.
-# Returns 1 (and kills it) on timeout. A zombie still answers kill -0, so
-# the state in /proc tells when it has exited.
-wait_exit() {
-	local pid=$1 deadline=$((SECONDS + $2)) stat
-	while :; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || break
-		stat=${stat##*) }
-		[ "${stat%% *}" = Z ] && break
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			forget_pid "$pid"
-			WAIT_RC=137
-			return 1
-		fi
-		sleep 0.05
-	done
-	wait "$pid" 2>/dev/null
-	WAIT_RC=$?
-	forget_pid "$pid"
-	return 0
-}
-
-# Waits up to SECS for PATTERN in FILE while PID lives.
-wait_line() { # FILE PATTERN SECS PID
-	local file=$1 pattern=$2 pid=$4 deadline=$((SECONDS + $3))
-	while ! grep -q -- "$pattern" "$file" 2>/dev/null; do
-		[ -e "/proc/$pid" ] || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-	return 0
 }
 
 write_helper() {
@@ -490,15 +386,12 @@ PY
 
 # ---- setup -------------------------------------------------------------
 
-# Addresses one end of the pair and brings it up.
+# Addresses one end of the pair and brings it up. Merged packets
+# (TSO/GSO/GRO) would make xdpi's TC egress and tcpdump count differently
+# sized packets: one frame, one packet.
 setup_end() { # NS IF IPV4 IPV6
-	ip -n "$1" addr add "$3/24" dev "$2" || die "setup: $3 on $2"
-	ip -n "$1" addr add "$4/64" dev "$2" nodad || die "setup: $4 on $2"
-	ip -n "$1" link set "$2" up || die "setup: $2 up"
-	# Merged packets (TSO/GSO/GRO) would make xdpi's TC egress and
-	# tcpdump count differently sized packets: one frame, one packet.
-	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
-		die "setup: ethtool -K $2 tso off gso off gro off"
+	address_end "$@"
+	one_frame_per_packet "$1" "$2" || die "setup: ethtool -K $2 tso off gso off gro off"
 }
 
 setup() {
@@ -513,11 +406,7 @@ setup() {
 	pick_cpus
 	[ -n "$CPU1" ] || echo "     one CPU only: the two-CPU flows run on one CPU"
 
-	ip netns add "$NSA" || die "setup: ip netns add $NSA"
-	ip netns add "$NSB" || die "setup: ip netns add $NSB"
-	# Both ends are created directly inside the namespaces.
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" ||
-		die "setup: veth pair"
+	make_veth_pair
 	setup_end "$NSA" "$IFA" "$A4" "$A6"
 	setup_end "$NSB" "$IFB" "$B4" "$B6"
 }
@@ -624,36 +513,12 @@ expect_udp() { # name src dst SPEC(count size sport dport) l3-header-bytes
 	expect "$name" 17 "$src" "$sport" "$dst" "$dport" "$n" 0 $((n * (hdr + 8 + size))) 0 end,idle
 }
 
-# Counts the PASS/FAIL lines of a checker's output (FILE) and shows them.
-tally() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		PASS*) PASSED=$((PASSED + 1)) ;;
-		FAIL*) FAILED=$((FAILED + 1)) ;;
-		esac
-		echo "$line"
-	done <"$1"
-}
-
 run_checker() { # jsonl stats pcap expect t0 t1
 	local rc
 	in_a timeout 30 python3 "$TMP/live.py" check "$@" "$IFA" >"$TMP/check.out" 2>&1
 	rc=$?
 	tally "$TMP/check.out"
 	[ "$rc" -eq 0 ] || fail "checker exited $rc"
-}
-
-# Fails unless the veth pair dropped nothing: the exact counts assume it.
-check_no_drops() {
-	local what=$1 a b
-	a=$(ip -n "$NSA" -s link show dev "$IFA" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	b=$(ip -n "$NSB" -s link show dev "$IFB" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	if [ "$a" = 0 ] && [ "$b" = 0 ]; then
-		pass "$what: veth pair dropped nothing (rx+tx dropped: $IFA $a, $IFB $b)"
-	else
-		fail "$what: veth pair dropped packets (rx+tx dropped: $IFA $a, $IFB $b); counts cannot be exact"
-	fi
 }
 
 # ---- scenario 1: XDP ingress, TC egress, checked against tcpdump ------------
@@ -1012,9 +877,7 @@ scenario_errors() {
 }
 
 main() {
-	trap on_exit EXIT
-	trap 'echo "live: interrupted" >&2; exit 130' INT
-	trap 'echo "live: terminated" >&2; exit 143' TERM
+	trap_cleanup
 	setup
 	# LIVE_ONLY="rules runtime" runs only those scenarios (when working on them).
 	for sc in ${LIVE_ONLY:-xdp tc perfbuf none pressure rules runtime errors}; do

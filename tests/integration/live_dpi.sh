@@ -4,22 +4,20 @@
 # (with SNI) cross it, and the dns/http/tls records must name them and link
 # to their flow records. Namespaces go away even when a check fails.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 cd "$(dirname "$0")/../.."
 XDPI=${XDPI_BIN:-build/xdpi}
-ID=$$
-NA=xdpa$ID NB=xdpb$ID VA=vda$ID VB=vdb$ID
-TMP=$(mktemp -d /tmp/xdpi-live-dpi.XXXXXX)
-pass=0 fail=0
+TEST_NAME="live-dpi"
+NSA=xdpa$$ NSB=xdpb$$ IFA=vda$$ IFB=vdb$$
+XPID=
+EXTRA_CLEANUP=stop_xdpi
+trap_cleanup
+TMP=$(mktemp -d /tmp/xdpi-live-dpi.XXXXXX) || die "setup: mktemp"
 
-cleanup() {
-	[ -n "${XPID:-}" ] && kill "$XPID" 2>/dev/null
-	ip netns pids "$NB" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	rm -rf "$TMP"
+# Lets a running xdpi stop on its own (and remove what it attached) first.
+stop_xdpi() {
+	[ -n "$XPID" ] && kill "$XPID" 2>/dev/null && wait_exit "$XPID" 5
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 check() { # description, python expression over recs
 	if python3 - "$TMP/out.jsonl" "$2" <<'PY'
@@ -29,23 +27,20 @@ flows = {r['flow_id']: r for r in recs if r['type'] == 'flow'}
 of = lambda t: [r for r in recs if r['type'] == t]
 sys.exit(0 if eval(sys.argv[2]) else 1)
 PY
-	then pass=$((pass + 1)); echo "PASS $1"
-	else fail=$((fail + 1)); echo "FAIL $1"; fi
+	then pass "$1"
+	else fail "$1"; fi
 }
 
-ip netns add "$NA" && ip netns add "$NB" || exit 1
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB"
-ip -n "$NA" addr add 10.201.0.1/24 dev "$VA"
-ip -n "$NB" addr add 10.201.0.2/24 dev "$VB"
-for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
-ip -n "$NA" link set "$VA" up
-ip -n "$NB" link set "$VB" up
+make_veth_pair
+address_end "$NSA" "$IFA" 10.201.0.1
+address_end "$NSB" "$IFB" 10.201.0.2
+loopbacks_up
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
 	-days 2 -subj "/CN=live.xdpi.test" >/dev/null 2>&1
-timeout 30 ip netns exec "$NB" python3 -m http.server 8080 --bind 10.201.0.2 \
+timeout 30 ip netns exec "$NSB" python3 -m http.server 8080 --bind 10.201.0.2 \
 	>/dev/null 2>&1 &
-timeout 30 ip netns exec "$NB" python3 - "$TMP" <<'PY' >/dev/null 2>&1 &
+timeout 30 ip netns exec "$NSB" python3 - "$TMP" <<'PY' >/dev/null 2>&1 &
 import socket, ssl, sys
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1] + '/cert.pem', sys.argv[1] + '/key.pem')
@@ -57,12 +52,12 @@ with ctx.wrap_socket(c, server_side=True) as t:
         t.send(b'ok')
 PY
 
-timeout 40 ip netns exec "$NA" "$XDPI" run -i "$VA" --snippet-bytes 1500 -w "$TMP/out.jsonl" \
+timeout 40 ip netns exec "$NSA" "$XDPI" run -i "$IFA" --snippet-bytes 1500 -w "$TMP/out.jsonl" \
 	--stats-json "$TMP/stats.json" 2>"$TMP/err" &
 XPID=$!
 for _ in $(seq 50); do grep -q watching "$TMP/err" && break; sleep 0.1; done
 
-timeout 20 ip netns exec "$NA" python3 - <<'PY'
+timeout 20 ip netns exec "$NSA" python3 - <<'PY'
 import socket, ssl, struct, time, urllib.request
 q = struct.pack('>HHHHHH', 0x4242, 0x0100, 1, 0, 0, 0) + b'\x04live\x04xdpi\x04test\x00' + \
     struct.pack('>HH', 28, 1)
@@ -109,11 +104,9 @@ st = json.load(open(sys.argv[1]))
 print("     verdicts %d, flows_offloaded %d, snippets %d" % (st["verdicts"], st["flows_offloaded"], st["events_snippet"]))
 sys.exit(0 if st["verdicts"] >= 2 and st["flows_offloaded"] >= 1 and st["verdicts_refused"] == 0 else 1)
 PY
-then pass=$((pass + 1)); echo "PASS workers sent verdicts and the kernel stopped snippets of an offloaded flow"
-else fail=$((fail + 1)); echo "FAIL no offload seen in the counters"; fi
+then pass "workers sent verdicts and the kernel stopped snippets of an offloaded flow"
+else fail "no offload seen in the counters"; fi
 check "protocol records link to flow records of this run" \
 	"all(r['flow_id'] in flows for r in recs if r['type'] != 'flow')"
 check "record times are wall-clock times of this run" \
 	"all(r.get('ts', r.get('start', ''))[:4] >= '2020' for r in recs)"
-echo "live-dpi: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]

@@ -6,22 +6,20 @@
 # run's flow records must name both servers, with app_proto http / tls.
 # Namespaces go away even when a check fails.
 set -u
+. "$(dirname "$0")/lib/netns.sh"
 cd "$(dirname "$0")/../.."
 XDPI=${XDPI_BIN:-build/xdpi}
-ID=$$
-NA=xdna$ID NB=xdnb$ID VA=vna$ID VB=vnb$ID
-TMP=$(mktemp -d /tmp/xdpi-live-names.XXXXXX)
-pass=0 fail=0
+TEST_NAME="live names"
+NSA=xdna$$ NSB=xdnb$$ IFA=vna$$ IFB=vnb$$
+XPID=
+EXTRA_CLEANUP=stop_xdpi
+trap_cleanup
+TMP=$(mktemp -d /tmp/xdpi-live-names.XXXXXX) || die "setup: mktemp"
 
-cleanup() {
-	[ -n "${XPID:-}" ] && kill "$XPID" 2>/dev/null
-	ip netns pids "$NB" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	rm -rf "$TMP"
+# Lets a running xdpi stop on its own (and remove what it attached) first.
+stop_xdpi() {
+	[ -n "$XPID" ] && kill "$XPID" 2>/dev/null && wait_exit "$XPID" 5
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 check() { # description, python expression over recs (flow records) and stats
 	if python3 - "$TMP/out.jsonl" "$TMP/stats.json" "$2" <<'PY'
@@ -32,23 +30,20 @@ stats = json.load(open(sys.argv[2]))
 by_port = lambda p: [r for r in flows if p in (r['src_port'], r['dst_port'])]
 sys.exit(0 if eval(sys.argv[3]) else 1)
 PY
-	then pass=$((pass + 1)); echo "PASS $1"
-	else fail=$((fail + 1)); echo "FAIL $1"; cat "$TMP/out.jsonl" "$TMP/err" 2>/dev/null | head -20; fi
+	then pass "$1"
+	else fail "$1"; cat "$TMP/out.jsonl" "$TMP/err" 2>/dev/null | head -20; fi
 }
 
-ip netns add "$NA" && ip netns add "$NB" || exit 1
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB"
-ip -n "$NA" addr add 10.202.0.1/24 dev "$VA"
-ip -n "$NB" addr add 10.202.0.2/24 dev "$VB"
-for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
-ip -n "$NA" link set "$VA" up
-ip -n "$NB" link set "$VB" up
+make_veth_pair
+address_end "$NSA" "$IFA" 10.202.0.1
+address_end "$NSB" "$IFB" 10.202.0.2
+loopbacks_up
 
 # An HTTP server, and a TCP server that takes a ClientHello and closes (the
 # name is in the client's first packet; no handshake needs to finish).
-timeout 120 ip netns exec "$NB" python3 -m http.server 8080 --bind 10.202.0.2 \
+timeout 120 ip netns exec "$NSB" python3 -m http.server 8080 --bind 10.202.0.2 \
 	>/dev/null 2>&1 &
-timeout 120 ip netns exec "$NB" python3 -c "
+timeout 120 ip netns exec "$NSB" python3 -c "
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('10.202.0.2', 8443)); s.listen(8)
@@ -60,13 +55,13 @@ run_case() { # name, xdpi options...
 	local name=$1
 	shift
 	rm -f "$TMP/out.jsonl" "$TMP/stats.json" "$TMP/err"
-	timeout 30 ip netns exec "$NA" "$XDPI" run -i "$VA" "$@" --duration 3s --idle-timeout 1s \
+	timeout 30 ip netns exec "$NSA" "$XDPI" run -i "$IFA" "$@" --duration 3s --idle-timeout 1s \
 		--close-grace 200ms -w "$TMP/out.jsonl" --stats-json "$TMP/stats.json" 2>"$TMP/err" &
 	XPID=$!
 	for _ in $(seq 100); do grep -q watching "$TMP/err" && break; sleep 0.1; done
-	ip netns exec "$NA" curl -s -o /dev/null -m 5 -H 'Host: names.xdpi.test:8080' \
+	ip netns exec "$NSA" curl -s -o /dev/null -m 5 -H 'Host: names.xdpi.test:8080' \
 		http://10.202.0.2:8080/
-	timeout 5 ip netns exec "$NA" openssl s_client -connect 10.202.0.2:8443 \
+	timeout 5 ip netns exec "$NSA" openssl s_client -connect 10.202.0.2:8443 \
 		-servername tls.names.xdpi.test </dev/null >/dev/null 2>&1
 	wait "$XPID"
 	XPID=
@@ -85,5 +80,3 @@ run_case "sampled out (--sampling 32768)" --sampling 32768
 run_case "--ingress tc --snippets off" --ingress tc --snippets off
 run_case "parsers on" --snippet-bytes 1500
 
-echo "live names: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]

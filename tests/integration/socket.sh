@@ -43,120 +43,9 @@ TCP_PORTS=(42001 5010)
 HTTP_PORTS=(42002 8080)
 DNS_PORTS=(42003 5353)
 
-PASSED=0
-FAILED=0
-BG_PIDS=()
-TMP=
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-die() {
-	fail "$*"
-	exit 1
-}
-
-in_a() { ip netns exec "$NSA" "$@"; }
-in_b() { ip netns exec "$NSB" "$@"; }
-
-cleanup() {
-	local pid ns left=() deadline=$((SECONDS + 5))
-	trap "" INT TERM
-	for pid in "${BG_PIDS[@]}"; do
-		disown "$pid" 2>/dev/null
-		kill -KILL "$pid" 2>/dev/null && left+=("$pid")
-	done
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-		fi
-	done
-	for pid in "${left[@]}"; do
-		while [ -e "/proc/$pid" ] && [ "$SECONDS" -lt "$deadline" ]; do
-			sleep 0.05
-		done
-	done
-	for ns in "$NSA" "$NSB"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		if [ "${SOCK_KEEP_TMP:-0}" = 1 ]; then
-			echo "socket: kept $TMP" >&2
-		else
-			rm -rf "$TMP"
-		fi
-	fi
-}
-
-on_exit() {
-	local rc=$?
-	cleanup
-	echo "socket: $PASSED passed, $FAILED failed"
-	if [ "$rc" -eq 0 ] && [ "$FAILED" -gt 0 ]; then
-		rc=1
-	fi
-	exit "$rc"
-}
-
-bg_start() {
-	local name=$1
-	shift
-	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	BG=$!
-	BG_PIDS+=("$BG")
-}
-
-forget_pid() {
-	local p keep=()
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-}
-
-# Waits up to SECS for PID to exit and reaps it; sets WAIT_RC; 1 on timeout.
-wait_exit() {
-	local pid=$1 deadline=$((SECONDS + $2)) stat
-	while :; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || break
-		stat=${stat##*) }
-		[ "${stat%% *}" = Z ] && break
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			forget_pid "$pid"
-			WAIT_RC=137
-			return 1
-		fi
-		sleep 0.05
-	done
-	wait "$pid" 2>/dev/null
-	WAIT_RC=$?
-	forget_pid "$pid"
-	return 0
-}
-
-wait_line() { # FILE PATTERN SECS PID
-	local file=$1 pattern=$2 pid=$4 deadline=$((SECONDS + $3))
-	while ! grep -q -- "$pattern" "$file" 2>/dev/null; do
-		[ -e "/proc/$pid" ] || return 1
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
-tally() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		PASS*) PASSED=$((PASSED + 1)) ;;
-		FAIL*) FAILED=$((FAILED + 1)) ;;
-		esac
-		echo "$line"
-	done <"$1"
-}
+. "$(dirname "$0")/lib/netns.sh"
+TEST_NAME=socket
+KEEP_TMP=${SOCK_KEEP_TMP:-0}
 
 write_helper() {
 	cat >"$TMP/sock.py" <<'PY'
@@ -559,12 +448,8 @@ PY
 # ---- setup -------------------------------------------------------------
 
 setup_end() { # NS IF IPV4 IPV6
-	ip -n "$1" addr add "$3/24" dev "$2" || die "setup: $3 on $2"
-	ip -n "$1" addr add "$4/64" dev "$2" nodad || die "setup: $4 on $2"
-	ip -n "$1" link set "$2" up || die "setup: $2 up"
-	# One frame, one packet: merged segments would count differently.
-	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
-		die "setup: ethtool -K $2 tso off gso off gro off"
+	address_end "$@"
+	one_frame_per_packet "$1" "$2" || die "setup: ethtool -K $2 tso off gso off gro off"
 }
 
 setup() {
@@ -576,10 +461,7 @@ setup() {
 	done
 	TMP=$(mktemp -d /tmp/xdpi-sock.XXXXXX) || die "setup: mktemp"
 	write_helper
-	ip netns add "$NSA" || die "setup: ip netns add $NSA"
-	ip netns add "$NSB" || die "setup: ip netns add $NSB"
-	ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB" ||
-		die "setup: veth pair"
+	make_veth_pair
 	setup_end "$NSA" "$IFA" "$A4" "$A6"
 	setup_end "$NSB" "$IFB" "$B4" "$B6"
 	MAC_A=$(ip netns exec "$NSA" cat "/sys/class/net/$IFA/address")
@@ -679,17 +561,6 @@ tcp_exchange() { # NAME SPORT DPORT UP DOWN
 	timeout 30 ip netns exec "$NSB" python3 "$TMP/sock.py" tcp-client "$B4" "$2" "$A4" "$3" \
 		"$4" 20 >"$TMP/$name-cli.out" 2>&1 || fail "$name: client: $(tail -n 1 "$TMP/$name-cli.out")"
 	wait_exit "$srv" 20
-}
-
-check_no_drops() {
-	local what=$1 a b
-	a=$(ip -n "$NSA" -s link show dev "$IFA" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	b=$(ip -n "$NSB" -s link show dev "$IFB" | awk '/RX:|TX:/{getline; s += $4} END{print s+0}')
-	if [ "$a" = 0 ] && [ "$b" = 0 ]; then
-		pass "$what: veth pair dropped nothing"
-	else
-		fail "$what: veth pair dropped packets ($IFA $a, $IFB $b); counts cannot be exact"
-	fi
 }
 
 # ---- scenario 1: everything, against what was sent and tcpdump -----------
@@ -853,9 +724,7 @@ scenario_errors() {
 }
 
 main() {
-	trap on_exit EXIT
-	trap 'echo "socket: interrupted" >&2; exit 130' INT
-	trap 'echo "socket: terminated" >&2; exit 143' TERM
+	trap_cleanup
 	setup
 	for sc in ${SOCK_ONLY:-main noegress errors}; do
 		"scenario_$sc"
