@@ -78,6 +78,11 @@ BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS = -g -O1 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+# The modules are compiled once for all fuzz targets (instrumented, without
+# libFuzzer's main), then each target links them.
+FUZZ_OBJ_CFLAGS = $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_CFLAGS))
+comma := ,
+FUZZ_OBJS  := $(patsubst src/%.c,$(BUILD)/fuzzobj/%.o,$(filter-out src/main.c,$(SRCS)))
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
@@ -95,11 +100,15 @@ $(BUILD)/asan/%: tests/unit/%.c $(ASAN_OBJS) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(filter-out src/main.c,$(SRCS)) $(SKELS)
+$(BUILD)/fuzzobj/%.o: src/%.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
+	$(CLANG) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
 
-.SECONDARY: $(ASAN_OBJS)
+$(BUILD)/fuzz/%: fuzz/%.c $(HDRS) $(FUZZ_OBJS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+.SECONDARY: $(ASAN_OBJS) $(FUZZ_OBJS)
 
 tests-build: all $(BUILD)/reject.bpf.o $(BUILD)/reject_sock.bpf.o $(UNIT_BINS) $(ASAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 

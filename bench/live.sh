@@ -12,12 +12,17 @@
 # Prints Markdown tables. Needs root. Touches only its own namespaces.
 #   bash bench/live.sh
 #   RATES="0.25 0.5 max" SIZES=64 SECS=2 bash bench/live.sh
+#   INGRESS=tc bash bench/live.sh     xdpi on TC ingress instead of XDP (the
+#                                     receiver then carries livegen_pass, as
+#                                     for tcpdump, so live frames arrive)
 # RATES in Mpps ("max": unpaced), SIZES frame bytes, SECS traffic per run.
 set -u
 cd "$(dirname "$0")/.."
 B=build/bench
 XDPI=${XDPI_BIN:-build/xdpi}
 RATES=${RATES:-"0.1 0.2 0.3 0.4 0.5 0.75 1 1.25 1.5 max"}
+INGRESS=${INGRESS:-xdp}
+case $INGRESS in xdp|tc) ;; *) echo "live.sh: INGRESS must be xdp or tc" >&2; exit 2;; esac
 SIZES=${SIZES:-"1514 64"}
 SECS=${SECS:-2}
 FLOWS=${FLOWS:-1024}
@@ -94,9 +99,14 @@ run_tcpdump_once() { # RATE_PPS SIZE; sets TD="pps sent captured dropped link"
 }
 
 run_xdpi_once() { # RATE_PPS SIZE FLOW_PKTS; sets XS="pps sent link" and $TMP/x.json
-	local err=$TMP/x.err
+	local err=$TMP/x.err hook=(--xdp-mode native)
 	rm -f "$TMP/x.json" "$TMP/x.jsonl"
-	timeout $((SECS * 3 + 60)) ip netns exec "$NSB" "$XDPI" run -i "$IFB" --xdp-mode native \
+	if [ "$INGRESS" = tc ]; then
+		hook=(--ingress tc)
+		in_b ip link set dev "$IFB" xdpdrv obj "$B/livegen.bpf.o" sec xdp program livegen_pass ||
+			exit 1
+	fi
+	timeout $((SECS * 3 + 60)) ip netns exec "$NSB" "$XDPI" run -i "$IFB" "${hook[@]}" \
 		--rt --no-egress --cpus "$CPU1" --workers 1 --duration $((SECS * 3 + 40)) \
 		--state-dir "$TMP" --stats-json "$TMP/x.json" -w "$TMP/x.jsonl" 2>"$err" &
 	BG=$!
@@ -105,6 +115,7 @@ run_xdpi_once() { # RATE_PPS SIZE FLOW_PKTS; sets XS="pps sent link" and $TMP/x.
 	# SIGTERM drains the event ring and writes a record for every open flow.
 	kill -TERM "$BG" 2>/dev/null
 	wait_bounded "$BG" 30
+	[ "$INGRESS" = tc ] && in_b ip link set dev "$IFB" xdpdrv off
 	[ -s "$TMP/x.json" ] || { echo "live.sh: xdpi wrote no stats" >&2; cat "$err" >&2; exit 1; }
 	set -- $GEN
 	XS="$2 $1 $LINK"
@@ -139,7 +150,7 @@ PY
 
 mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
 
-echo "### Live capture over veth, $FLOWS flows, ${SECS}s per run ($(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start)"
+echo "### Live capture over veth, xdpi on $INGRESS ingress, $FLOWS flows, ${SECS}s per run ($(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start)"
 echo
 for size in $SIZES; do
 	case $size in ''|*[!0-9]*) echo "live.sh: bad size $size" >&2; exit 2;; esac

@@ -63,7 +63,7 @@ for s in tests/bpf/test_*.c; do
 	step "bpf $(basename "$t")" "$t"
 done
 if ls build/fuzz/fuzz_* >/dev/null 2>&1; then
-	step "fuzz (short runs)" env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" bash tests/fuzz.sh
+	step "fuzz (short runs)" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash tests/fuzz.sh
 fi
 step "cli errors" bash tests/cli/test_errors.sh
 step "captures vs truth, read vs read --kernel" \
