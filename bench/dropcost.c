@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	if (progs[0].fd < 0)
 		return 1;
 	add_cidr4(progs[2].obj, "198.51.100.0", 24, 0);
-	set_tables(progs[2].obj, XDPI_RULES_CIDR4);
+	set_tables(progs[2].obj, XDPI_RULES_CIDR4 | XDPI_RULES_DROP_CIDR);
 	{
 		struct xdpi_port_key k = { .port = 80, .proto = 6 };
 		struct xdpi_rule r = { .id = 0, .action = XDPI_RULE_DROP };
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 		add_cidr4(progs[5].obj, a, 24, i + 1);
 	}
 	add_cidr4(progs[5].obj, "198.51.100.0", 24, 0);
-	set_tables(progs[5].obj, XDPI_RULES_CIDR4);
+	set_tables(progs[5].obj, XDPI_RULES_CIDR4 | XDPI_RULES_DROP_CIDR);
 
 	for (int r = 0; r < ROUNDS; r++)
 		for (int i = 0; i < n; i++)

@@ -325,7 +325,8 @@ static int read_rule(const struct rule_maps *m, uint32_t id, struct rule *r)
 static uint32_t table_bit(const struct rule *r)
 {
 	if (r->match == MATCH_CIDR)
-		return r->family == 4 ? XDPI_RULES_CIDR4 : XDPI_RULES_CIDR6;
+		return (r->family == 4 ? XDPI_RULES_CIDR4 : XDPI_RULES_CIDR6) |
+		       (r->action == XDPI_RULE_DROP ? XDPI_RULES_DROP_CIDR : 0);
 	return r->match == MATCH_PORT ? XDPI_RULES_PORT : XDPI_RULES_PROTO;
 }
 

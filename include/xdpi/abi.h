@@ -184,6 +184,7 @@ struct xdpi_config_map {
 #define XDPI_RULES_CIDR6 0x2
 #define XDPI_RULES_PORT  0x4
 #define XDPI_RULES_PROTO 0x8
+#define XDPI_RULES_DROP_CIDR 0x10 /* some address rule drops: XDP checks before parsing */
 
 /* Rules: CIDR (maps rules4, rules6: longest-prefix-match tries, by source
  * address, else destination), ports (rules_port, by source port, else

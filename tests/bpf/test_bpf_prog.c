@@ -1577,22 +1577,23 @@ static void test_rules(enum prog p)
 {
 	static const char *const text[] = {
 		"drop 10.0.6.0/24", "pass host 10.0.7.1", "alert 10.0.10.0/24",
-		"drop udp port 9999", "pass port 7000-7009", "alert proto tcp",
+		"drop udp port 9999", "pass port 7000-7009", "alert proto tcp", "drop fd00:66::/64",
 	};
 	struct env *e = env_open(&defaults);
-	struct frame *f = calloc(8, sizeof(*f));
+	struct frame *f = calloc(9, sizeof(*f));
 	struct ruleset rs = { 0 };
-	struct rule r[6], bad;
+	struct rule r[7], bad;
 	struct rule_maps m;
 	char err[160];
 	uint64_t c[XDPI_C__MAX];
-	const uint64_t want_hits[6] = { 1, 1, 1, 1, 2, 2 };
+	const uint64_t want_hits[7] = { 1, 1, 1, 1, 2, 2, 1 };
+	struct spec v6 = udp4("fd00:66::5", 1000, "fd00:9::1", 53, 10);
 
 	printf("rules (%s)\n", prog_name[p]);
 	if (!e || !f)
 		goto out;
 	pin_skel_maps(e->skel, &m);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		CHECK(!rules_parse_line(text[i], &r[i], err, sizeof(err)), "parse %s: %s", text[i], err);
 	CHECK(!strcmp(r[1].text, "pass 10.0.7.1/32"), "normalised: %s", r[1].text);
 	CHECK(!strcmp(r[3].text, "drop udp port 9999"), "normalised: %s", r[3].text);
@@ -1606,8 +1607,12 @@ static void test_rules(enum prog p)
 	CHECK(rules_parse_line("drop port 10-2000", &bad, err, sizeof(err)) == -1,
 	      "ranges over 1024 ports refused");
 	rs.r = r;
-	rs.n = 6;
+	rs.n = 7;
 	CHECK(!rules_install(&rs, &m), "installing rules");
+	/* IPv6 in a VLAN tag: XDP drops it before the parse, TC after. */
+	v6.family = 6;
+	v6.vlan = 7;
+	build(&f[8], v6);
 	build(&f[0], udp4("10.0.6.9", 1000, "10.0.9.1", 53, 10));    /* drop by source */
 	build(&f[1], udp4("10.0.9.2", 1000, "10.0.7.1", 53, 10));    /* pass by destination */
 	build(&f[2], udp4("10.0.10.3", 1000, "10.0.9.200", 53, 10)); /* alert by source */
@@ -1624,11 +1629,13 @@ static void test_rules(enum prog p)
 	CHECK_EQ(verdict_of(e, p, &f[5]), pass_code(p), "pass by destination port");
 	CHECK_EQ(verdict_of(e, p, &f[6]), pass_code(p), "alert by protocol");
 	CHECK_EQ(verdict_of(e, p, &f[7]), pass_code(p), "udp port rule leaves tcp alone");
+	CHECK_EQ(verdict_of(e, p, &f[8]), drop_code(p), "drop by IPv6 source in a VLAN");
 	counters(e, c);
-	CHECK_EQ(c[XDPI_C_RULE_DROPPED], 2, "rule_dropped");
+	CHECK_EQ(c[XDPI_C_RULE_DROPPED], 3, "rule_dropped");
+	CHECK_EQ(c[XDPI_C_PACKETS], 9, "every packet counted, dropped ones too");
 	CHECK_EQ(c[XDPI_C_RULE_PASSED], 3, "rule_passed");
 	CHECK_EQ(c[XDPI_C_FLOW_PACKETS], 3, "alerted and unmatched packets are in flows");
-	for (uint32_t id = 0; id < 6; id++) {
+	for (uint32_t id = 0; id < 7; id++) {
 		struct xdpi_rule_hits h = { 0 };
 
 		rules_hits(m.hits, id, &h);
@@ -1662,7 +1669,7 @@ static void test_rules(enum prog p)
 		rules_parse_line("deep proto udp", &extra, err, sizeof(err));
 		CHECK(rules_add(&m, &extra, &id, err, sizeof(err)) == -1 && strstr(err, "afxdp"),
 		      "deep refused without AF_XDP: %s", err);
-		for (uint32_t i = 0; i < 6; i++)
+		for (uint32_t i = 0; i < 7; i++)
 			rules_del(&m, i, err, sizeof(err));
 		{
 			struct xdpi_config_map pol;
