@@ -43,6 +43,7 @@ void pin_remove(const char *ifname)
 	}
 	snprintf(path, sizeof(path), "%s/%s", PIN_ROOT, ifname);
 	rmdir(path);
+	rmdir(PIN_ROOT); /* only if no other instance's pins are in it */
 }
 
 /* The pid of the instance that owns ifname's pins, if it still runs; else 0. */
