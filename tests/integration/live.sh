@@ -50,6 +50,8 @@ EXTRA_CLEANUP=remove_pins
 remove_pins() {
 	rm -f /sys/fs/bpf/xdpi/"$IFA"/* 2>/dev/null
 	rmdir /sys/fs/bpf/xdpi/"$IFA" 2>/dev/null
+	rmdir /sys/fs/bpf/xdpi 2>/dev/null # only when no other instance's pins are there
+	return 0
 }
 
 # The flow map is per CPU: a flow whose packets are handled on two CPUs has
@@ -824,7 +826,11 @@ got = f[0]["pkts_fwd"] if len(f) == 1 else -1
 say(len(f) == 1 and f[0].get("packet_sampling") == 4 and 700 <= got <= 1300,
     "1-in-4 packet sampling: %d of 4000 counted, record says packet_sampling %s" %
     (got, f[0].get("packet_sampling") if f else None))
-say(st["pkt_sampled_out"] + got == 4000, "sampled-out %d + counted %d = 4000" % (st["pkt_sampled_out"], got))
+# Other packets crossing the interface while sampling is on (IPv6
+# neighbour discovery, now and then) are sampled too: a few may add to it.
+extra = st["pkt_sampled_out"] + got - 4000
+say(0 <= extra <= 5, "sampled-out %d + counted %d = the 4000 sent%s" % (
+    st["pkt_sampled_out"], got, " + %d other packets" % extra if extra else ""))
 say(st["rule_dropped"] == 400, "rule_dropped %d = 400" % st["rule_dropped"])
 CHK
 	rc=$?
