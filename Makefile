@@ -6,7 +6,7 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 IFACE    ?= $(shell ip -o route show default 2>/dev/null | awk '{for(i=1;i<NF;i++) if($$i=="dev"){print $$(i+1); exit}}')
 
-PKGS     := libbpf libxdp libpcap libcrypto
+PKGS     := libbpf libxdp libpcap libcrypto sqlite3 libfixbuf libnats libmicrohttpd libpq jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -11,6 +11,12 @@ PKGS=(
   libclang-rt-14-dev                      # ASan/UBSan/libFuzzer runtimes
   iproute2 tcpdump python3 ethtool        # live tests: netns, veth, reference capture, offloads
   iputils-ping                            # live tests: resolve ARP/ND before counting
+  libsqlite3-dev sqlite3                  # the default store, and queries in its tests
+  libfixbuf-dev nfdump tshark             # IPFIX export; collector and decoder for its tests
+  libmicrohttpd-dev prometheus            # /metrics listener; promtool and a scraper for tests
+  libnats-dev nats-server                 # JetStream publisher and collector; cluster in tests
+  libpq-dev postgresql                    # PostgreSQL sink; a server started by its test
+  libjansson-dev                          # JSON rows for the SQL sinks and the collector
 )
 
 missing=()

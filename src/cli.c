@@ -7,6 +7,7 @@
 #include "filter.h"
 #include "xdpi/abi.h"
 #include "util.h"
+#include "sink/runner.h"
 
 #define XDPI_VERSION "0.1.0"
 
@@ -27,6 +28,8 @@ void config_defaults(struct xdpi_config *c)
 	c->ingest_threads = 1;
 	c->worker_ring_bytes = 8 << 20;
 	c->afxdp_frames = 16384;
+	c->spool_max = 1ull << 30;
+	c->out_wait_ns = 10 * NSEC_PER_SEC;
 }
 
 static const char common_help[] =
@@ -34,7 +37,25 @@ static const char common_help[] =
 	"      --filter EXPR        inspect only packets matching a tcpdump expression\n"
 	"                           ('tcp port 443 and not net 10.0.0.0/8'); the others\n"
 	"                           are counted in filtered_out and go no further\n"
-	"  -w, --write FILE         write JSON Lines records to FILE (default: stdout)\n"
+	"      --out URI            where records go; give it several times for several\n"
+	"                           outputs (default: `run` sqlite:xdpi.db, `read` jsonl:-):\n"
+	"                             jsonl:FILE|-           JSON Lines, a file or stdout\n"
+	"                             sqlite:FILE            SQLite database (WAL)\n"
+	"                             postgres:CONNINFO      PostgreSQL ('host=H dbname=D\n"
+	"                                                    user=U' or postgresql://...)\n"
+	"                             ipfix:udp://HOST:PORT  IPFIX (also ipfix:tcp://)\n"
+	"                             prom:[ADDR]:PORT       Prometheus /metrics listener\n"
+	"                             nats://HOST:PORT[,HOST:PORT...]\n"
+	"                                                    NATS JetStream (xdpi collect\n"
+	"                                                    takes them into a database)\n"
+	"  -w, --write FILE         the same as --out jsonl:FILE\n"
+	"      --spool-max SIZE     per output, records kept on disk while it is down and\n"
+	"                           delivered when it is back (default 1G; 0: none);\n"
+	"                           beyond it records are dropped and counted\n"
+	"      --spool-dir DIR      where the spool lives (default /var/tmp; the file has\n"
+	"                           no name and goes away with the process)\n"
+	"      --out-wait T         at exit, wait up to T for an output that is down\n"
+	"                           (default 10s); what is still spooled then is lost\n"
 	"      --idle-timeout T     end a flow after T without packets (default 15s)\n"
 	"      --active-timeout T   emit a record for a flow every T while it lasts\n"
 	"                           (default 60s; 0 disables)\n"
@@ -140,7 +161,9 @@ void cli_usage(FILE *f, enum command cmd)
 			"  --kernel                 replay through the loaded XDP program\n"
 			"  --workers N              shard flows over N worker threads (default 1:\n"
 			"                           one thread does everything); records are the\n"
-			"                           same, in another order\n\n%s",
+			"                           same, in another order\n"
+			"  --linger T               after the capture, keep the outputs up for T\n"
+			"                           (so a prom: listener can still be scraped)\n\n%s",
 			common_help);
 		break;
 	case CMD_STATS:
@@ -161,6 +184,9 @@ void cli_usage(FILE *f, enum command cmd)
 			"                   show or change the rules of a running `xdpi run`\n"
 			"  sample -i IFACE [--packets N] [--flows N]\n"
 			"                   show or change its accounting sampling\n"
+			"  collect --from nats://... --out sqlite:FILE|postgres:CONNINFO\n"
+			"                   take the records producers published to NATS\n"
+			"                   JetStream (run --out nats://...) into a database\n"
 			"  version          print the version\n\n"
 			"`xdpi COMMAND --help` explains each command's options.\n");
 	}
@@ -172,7 +198,7 @@ enum {
 	O_KERNEL, O_STATEDIR, O_WORKERS, O_CPUS, O_RT, O_NODPI, O_REASM, O_DPIFLOWS,
 	O_TRANSPORT, O_INGEST, O_BUSY, O_NOOFFLOAD, O_SAMPLING, O_WRING, O_RULES,
 	O_PKTSAMPLE, O_FLOWSAMPLE, O_CAPTURE, O_AFXDP_FRAMES, O_AFXDP_DUMP,
-	O_FILTER, O_HOOK, O_SNIPPETS,
+	O_FILTER, O_HOOK, O_SNIPPETS, O_OUT, O_SPOOLMAX, O_SPOOLDIR, O_OUTWAIT, O_LINGER,
 };
 
 static const struct option long_opts[] = {
@@ -219,6 +245,11 @@ static const struct option long_opts[] = {
 	{ "afxdp-dump", required_argument, NULL, O_AFXDP_DUMP },
 	{ "filter", required_argument, NULL, O_FILTER },
 	{ "hook", required_argument, NULL, O_HOOK },
+	{ "out", required_argument, NULL, O_OUT },
+	{ "spool-max", required_argument, NULL, O_SPOOLMAX },
+	{ "spool-dir", required_argument, NULL, O_SPOOLDIR },
+	{ "out-wait", required_argument, NULL, O_OUTWAIT },
+	{ "linger", required_argument, NULL, O_LINGER },
 	{ 0 }
 };
 
@@ -235,7 +266,7 @@ static int allowed(enum command cmd, int opt)
 	case O_WRING: case O_RULES: case O_PKTSAMPLE: case O_FLOWSAMPLE:
 	case O_CAPTURE: case O_AFXDP_FRAMES: case O_AFXDP_DUMP:
 		return cmd == CMD_RUN;
-	case O_KERNEL:
+	case O_KERNEL: case O_LINGER:
 		return cmd == CMD_READ;
 	case O_CPUS: case O_RT:
 		return cmd == CMD_RUN;
@@ -312,8 +343,30 @@ static int set_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, 
 	return 0;
 }
 
+/* Each --out is checked now, so a typo stops the command before it
+ * attaches anything. */
+static int add_out(struct xdpi_config *g, const char *uri)
+{
+	char err[512];
+
+	if (g->nouts == XDPI_OUT_MAX) {
+		fprintf(stderr, "xdpi: at most %d --out options\n", XDPI_OUT_MAX);
+		return 2;
+	}
+	if (!strcmp(uri, "-"))
+		uri = "jsonl:-";
+	if (runner_check_uri(uri, err, sizeof(err))) {
+		fprintf(stderr, "xdpi: %s\n", err);
+		return 2;
+	}
+	g->outs[g->nouts++] = uri;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *c)
 {
+	static char wpath[XDPI_OUT_MAX][4096];
+
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	int opt, rc = 0, kernel_opt = 0;
 
@@ -368,7 +421,18 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		switch (opt) {
 		case 'h': cli_usage(stdout, c->cmd); c->cmd = CMD_HELP; return 0;
 		case 'i': g->ifname = optarg; break;
-		case 'w': g->out_path = optarg; break;
+		case 'w':
+			snprintf(wpath[g->nouts % XDPI_OUT_MAX], sizeof(wpath[0]), "jsonl:%s", optarg);
+			rc = add_out(g, wpath[g->nouts % XDPI_OUT_MAX]);
+			break;
+		case O_OUT: rc = add_out(g, optarg); break;
+		case O_SPOOLMAX:
+			if (parse_size(optarg, 1, &g->spool_max))
+				rc = bad(name, optarg, "expected a size (0, 512M, 4G)");
+			break;
+		case O_SPOOLDIR: g->spool_dir = optarg; break;
+		case O_OUTWAIT: rc = set_duration(name, optarg, &g->out_wait_ns); break;
+		case O_LINGER: rc = set_duration(name, optarg, &g->linger_ns); break;
 		case 'q': g->quiet = 1; break;
 		case 'v': g->verbose = 1; break;
 		case O_IDLE: rc = set_duration(name, optarg, &g->idle_ns); break;

@@ -4,12 +4,19 @@
 
 #include <stdint.h>
 
+#define XDPI_OUT_MAX 8
+
 enum xdp_mode { XDP_MODE_AUTO = 0, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
 
 struct xdpi_config {
 	const char *ifname;         /* run: interface */
 	const char *read_path;      /* read: capture file */
-	const char *out_path;       /* -w FILE; NULL: stdout */
+	const char *outs[XDPI_OUT_MAX]; /* --out URI (and -w FILE as jsonl:FILE) */
+	int nouts;                  /* 0: the command's default output */
+	uint64_t spool_max;         /* --spool-max: bytes kept per sink while it is down */
+	const char *spool_dir;      /* --spool-dir */
+	uint64_t out_wait_ns;       /* --out-wait: at exit, how long a down sink is waited for */
+	uint64_t linger_ns;         /* read --linger: keep the outputs (/metrics) up after */
 	const char *bpf_object;     /* --bpf-object: load this ELF instead of the built-in */
 	int kernel_replay;          /* read --kernel */
 	int ingress_tc;             /* run --ingress tc (default xdp) */

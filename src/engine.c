@@ -15,6 +15,7 @@
 #include "flowtrack.h"
 #include "output.h"
 #include "mem.h"
+#include "sink/sink.h"
 #include "spsc.h"
 #include "transport.h"
 #include "util.h"
@@ -728,4 +729,43 @@ void engine_free(struct engine *e)
 	free(e->w);
 	free(e->in);
 	free(e);
+}
+
+/* Queue depths and thread CPU time for /metrics: read from outside, so the
+ * threads themselves pay nothing for it. */
+size_t engine_metrics(struct engine *e, struct metric *m, size_t cap)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < e->n && n < cap; i++) {
+		uint64_t used = 0;
+
+		for (int r = 0; r < e->ningest; r++) {
+			struct spsc *q = &e->w[i].rings[r];
+
+			used += atomic_load_explicit(&q->head, memory_order_relaxed) -
+				atomic_load_explicit(&q->tail, memory_order_relaxed);
+		}
+		m[n] = (struct metric){ .name = "xdpi_worker_queue_bytes",
+					.help = "Bytes of events waiting in a worker's rings",
+					.value = (double)used };
+		snprintf(m[n++].labels, sizeof(m[0].labels), "worker=\"%d\"", i);
+	}
+	for (int i = 0; i < e->n + e->ningest && n < cap; i++) {
+		int is_worker = i < e->n;
+		pthread_t th = is_worker ? e->w[i].th : e->in[i - e->n].th;
+		int started = is_worker ? e->w[i].started : e->in[i - e->n].started;
+		struct timespec ts;
+		clockid_t cid;
+
+		if (!started || pthread_getcpuclockid(th, &cid) || clock_gettime(cid, &ts))
+			continue;
+		m[n] = (struct metric){ .name = "xdpi_thread_cpu_seconds_total",
+					.help = "CPU time of each engine thread (busy time)",
+					.value = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9,
+					.counter = 1 };
+		snprintf(m[n++].labels, sizeof(m[0].labels), "thread=\"%s%d\"",
+			 is_worker ? "worker" : "ingest", is_worker ? i : i - e->n);
+	}
+	return n;
 }

@@ -62,6 +62,10 @@ struct output;
 int engine_drain(struct engine *e, struct output *sink);
 void engine_totals(struct engine *e, struct ingest_stats *in, struct engine_stats *st);
 void engine_free(struct engine *e);
+struct metric;
+/* Worker queue depths and each thread's CPU time, into m (at most cap);
+ * returns how many. */
+size_t engine_metrics(struct engine *e, struct metric *m, size_t cap);
 /* Pins the calling thread to the i-th CPU of cfg->cpus and applies
  * cfg->rt; warns (once) when that is not possible. */
 void engine_place_thread(const struct xdpi_config *cfg, int i);

@@ -315,3 +315,8 @@ uint64_t flowtrack_records(const struct flowtrack *ft)
 		n += ft->st.records[i];
 	return n;
 }
+
+uint32_t flowtrack_open(const struct flowtrack *ft)
+{
+	return flowtab_count(ft->tracks);
+}

@@ -41,6 +41,8 @@ int flowtrack_tick(struct flowtrack *ft, uint64_t now);
 /* Exports every flow still open with end_reason "end". */
 int flowtrack_flush(struct flowtrack *ft);
 const struct flowtrack_stats *flowtrack_stats(const struct flowtrack *ft);
+/* Flows tracked now. */
+uint32_t flowtrack_open(const struct flowtrack *ft);
 /* Records written so far, all end reasons. */
 uint64_t flowtrack_records(const struct flowtrack *ft);
 /* The id records of this flow carry: stable across paths and runs. */

@@ -3,12 +3,17 @@
 #define XDPI_OUTPUT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "record.h"
 
 struct output;
+struct xdpi_config;
+struct metric;
 
-/* path NULL or "-": stdout. Returns NULL with a message on stderr. */
-struct output *output_open(const char *path);
+/* The outputs of a command: one sink runner per --out of cfg, or def when
+ * there is none. live: never wait for a sink (records that find its queue
+ * full are dropped and counted); offline: wait. NULL with a message. */
+struct output *output_open(const struct xdpi_config *cfg, const char *def, int live);
 int output_flow(struct output *o, const struct flow_record *r);
 /* Any record: r points to the struct of type t (struct dns_record, ...). */
 int output_emit(struct output *o, enum record_type t, const void *r);
@@ -24,7 +29,16 @@ int output_flush(struct output *o);
 uint64_t output_records(const struct output *o);
 /* Times a queue front found its ring full and waited for the sink. */
 uint64_t output_waits(const struct output *o);
-/* Flushes and closes; returns -1 if any write failed. */
+/* Flushes and closes; returns -1 if any write failed or a record was
+ * not delivered. */
 int output_close(struct output *o);
+/* output_close() then writes on f what each output other than JSON Lines
+ * delivered. */
+void output_report(struct output *o, FILE *f);
+/* The process's own metrics (counters, queue depths ...) for /metrics:
+ * copied, so m may change after the call. */
+void output_publish_metrics(struct output *o, const struct metric *m, size_t n);
+/* True when a sink of this scheme ("sqlite", ...) is among the outputs. */
+int output_has(const struct output *o, const char *scheme);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "filter.h"
 #include "flownames.h"
@@ -21,6 +22,7 @@
 #include "loader.h"
 #include "pipeline.h"
 #include "dpi.h"
+#include "metrics.h"
 
 struct progress {
 	int on;
@@ -62,6 +64,31 @@ static struct dpi *dpi_for(const struct xdpi_config *cfg, struct output *out)
 }
 
 /* Summary on stderr and the --stats-json file; returns -1 if the file failed. */
+/* The totals for prom: outputs; with --linger the outputs stay up a while
+ * (so /metrics can be scraped after a capture). */
+static void linger(const struct xdpi_config *cfg, struct output *out, const uint64_t *counters,
+		   const struct ingest_stats *in, const struct flowtrack_stats *ft)
+{
+	struct metrics_src ms = {
+		.counters = counters, .in = in, .ft = ft, .flows_max = cfg->max_flows,
+		.records = output_records(out),
+	};
+
+	metrics_publish(out, &ms);
+	output_flush(out);
+	if (!cfg->linger_ns)
+		return;
+	if (!cfg->quiet)
+		fprintf(stderr, "xdpi: capture done; outputs stay up for %.1fs (--linger)\n",
+			(double)cfg->linger_ns / 1e9);
+	for (uint64_t end = mono_ns() + cfg->linger_ns; mono_ns() < end;) {
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&nap, NULL);
+		output_flush(out);
+	}
+}
+
 static int report(const struct xdpi_config *cfg, const char *stats_json,
 		  const uint64_t *counters, const struct ingest_stats *in,
 		  const struct flowtrack_stats *ft, uint64_t records)
@@ -127,9 +154,11 @@ static int read_with_workers(const struct xdpi_config *cfg, const char *stats_js
 	char err[512];
 	int rc;
 
-	out = output_open(cfg->out_path);
+	out = output_open(cfg, "jsonl:-", 0);
 	if (!out)
 		return 1;
+	if (!cfg->quiet)
+		output_report(out, stderr);
 	pl = pipeline_new(cfg, out, cfg->workers);
 	if (!pl) {
 		output_close(out);
@@ -141,8 +170,9 @@ static int read_with_workers(const struct xdpi_config *cfg, const char *stats_js
 			cfg->read_path, err);
 	pipeline_totals(pl, counters, &ins, &fts);
 	add_source_counts(counters, src);
+	linger(cfg, out, counters, &ins, &fts);
 	if (output_close(out)) {
-		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
+		fprintf(stderr, "xdpi: records were not all delivered (see above)\n");
 		rc = 1;
 	}
 	if (report(cfg, stats_json, counters, &ins, &fts, pipeline_records(pl)))
@@ -204,7 +234,9 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 		up.snippet_bytes = cfg->snippet_bytes;
 		up.snippet_pkts = cfg->snippet_pkts;
 	}
-	out = store ? output_open(cfg->out_path) : NULL;
+	out = store ? output_open(cfg, "jsonl:-", 0) : NULL;
+	if (out && !cfg->quiet)
+		output_report(out, stderr);
 	if (out)
 		up.dpi = dpi_for(cfg, out);
 	annot.dpi = up.dpi;
@@ -279,8 +311,9 @@ int cmd_read(const struct xdpi_config *cfg, const char *stats_json)
 	}
 	add_source_counts(counters, src);
 	rc = n < 0 ? 1 : 0;
+	linger(cfg, out, counters, &ingest.st, flowtrack_stats(ft));
 	if (output_close(out)) {
-		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
+		fprintf(stderr, "xdpi: records were not all delivered (see above)\n");
 		rc = 1;
 	}
 	out = NULL;

@@ -24,6 +24,7 @@
 #include "stats.h"
 #include "pin.h"
 #include "rules.h"
+#include "metrics.h"
 #include "signals.h"
 #include "sockrun.h"
 #include "transport.h"
@@ -46,6 +47,34 @@ static void snapshot(struct snapshot *s, struct xdpi_bpf *skel, struct engine *e
 {
 	counters_read_kernel(bpf_map__fd(skel->maps.counters), s->counters);
 	engine_totals(e, &s->in, &s->es);
+}
+
+/* The metrics of prom: outputs, once per poll. */
+static void publish_metrics(struct output *out, const struct snapshot *s, struct flowtrack *ft,
+			    struct engine *eng, const struct xdpi_config *cfg)
+{
+	struct metrics_src ms = {
+		.counters = s->counters, .in = &s->in, .ft = flowtrack_stats(ft), .es = &s->es,
+		.eng = eng, .flows_open = flowtrack_open(ft), .flows_max = cfg->max_flows,
+		.records = flowtrack_records(ft),
+	};
+
+	metrics_publish(out, &ms);
+}
+
+/* One line, rewritten in place, while stderr is a terminal: the default
+ * `run` writes to a database, so this is what the user sees. */
+static void live_line(const struct snapshot *s, struct flowtrack *ft, uint64_t *last_pkts,
+		      uint64_t *last_ns, uint64_t now)
+{
+	uint64_t pkts = s->counters[XDPI_C_PACKETS];
+	double secs = *last_ns ? (double)(now - *last_ns) / 1e9 : 0;
+
+	fprintf(stderr, "\r\033[K%.0f packets/s, %llu packets, %u flows open, %llu records",
+		secs > 0 ? (double)(pkts - *last_pkts) / secs : 0.0, (unsigned long long)pkts,
+		flowtrack_open(ft), (unsigned long long)flowtrack_records(ft));
+	*last_pkts = pkts;
+	*last_ns = now;
 }
 
 /* Publishes counters for `xdpi stats` (write to a temp file, then rename). */
@@ -156,7 +185,8 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	struct flowstore *store = NULL;
 	struct flowtrack *ft = NULL;
 	struct output *out = NULL;
-	uint64_t start, next_tick, next_stats, deadline;
+	uint64_t start, next_tick, next_stats, deadline, line_pkts = 0, line_ns = 0;
+	int show_line;
 	int ifindex, rc = 1;
 	char path[512];
 
@@ -191,7 +221,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 		goto cleanup;
 	}
 	stats_set_extra(rules_json, &rmaps);
-	out = output_open(cfg->out_path);
+	out = output_open(cfg, "sqlite:xdpi.db", 1);
 	if (!out)
 		goto cleanup;
 	tp = transport_open(skel, cfg);
@@ -247,6 +277,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	if (state_dir && mkdir(state_dir, 0755) && errno != EEXIST)
 		state_dir = NULL;
 
+	show_line = !cfg->quiet && !cfg->stats_ns && isatty(STDERR_FILENO);
 	start = mono_ns();
 	next_tick = start + cfg->poll_ns;
 	next_stats = cfg->stats_ns ? start + cfg->stats_ns : UINT64_MAX;
@@ -268,9 +299,12 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 			next_tick = now + cfg->poll_ns;
 			engine_publish(eng);
 			engine_adapt(eng);
-			output_flush(out);
 			snapshot(&snap, skel, eng);
+			publish_metrics(out, &snap, ft, eng, cfg);
+			output_flush(out);
 			publish(state_dir, cfg->ifname, &snap, ft);
+			if (show_line)
+				live_line(&snap, ft, &line_pkts, &line_ns, now);
 		}
 		if (now >= next_stats || stats_requested) {
 			stats_requested = 0;
@@ -292,11 +326,16 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 	engine_stop(eng);
 	engine_drain(eng, out);
 	snapshot(&snap, skel, eng);
+	publish_metrics(out, &snap, ft, eng, cfg);
+	output_flush(out);
+	if (show_line)
+		fputc('\n', stderr);
 	rc = 0;
 	if (!cfg->quiet) {
 		stats_print(stderr, snap.counters, &snap.in, flowtrack_stats(ft),
 			    flowtrack_records(ft), &snap.es);
 		rules_list(stderr, &rmaps, "  ");
+		output_report(out, stderr);
 	}
 	if (stats_json && stats_write_json(stats_json, snap.counters, &snap.in, flowtrack_stats(ft),
 					   flowtrack_records(ft), &snap.es)) {
@@ -310,7 +349,7 @@ int cmd_run(const struct xdpi_config *cfg, const char *stats_json, const char *s
 cleanup:
 	loader_detach(&att);
 	if (out && output_close(out)) {
-		fprintf(stderr, "xdpi: writing records failed\n");
+		fprintf(stderr, "xdpi: records were not all delivered (see above)\n");
 		rc = 1;
 	}
 	flowtrack_free(ft);

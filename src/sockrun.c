@@ -78,7 +78,7 @@ static int setup(struct sockrun *s)
 	s->up.snippet_pkts = cfg->snippet_pkts;
 	s->annot.names.tab = s->up.names;
 	s->annot.names.map_fd = -1;
-	s->out = output_open(cfg->out_path);
+	s->out = output_open(cfg, "sqlite:xdpi.db", 1);
 	if (!s->out)
 		return -1;
 	if (!cfg->no_dpi) {
@@ -181,7 +181,7 @@ static int finish(struct sockrun *s)
 	dpi_free(s->up.dpi);
 	s->up.dpi = s->annot.dpi = NULL;
 	if (output_close(s->out)) {
-		fprintf(stderr, "xdpi: writing records failed: %s\n", strerror(errno));
+		fprintf(stderr, "xdpi: records were not all delivered (see above)\n");
 		rc = -1;
 	}
 	s->out = NULL;
