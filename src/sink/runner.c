@@ -122,6 +122,32 @@ int runner_check_uri(const char *uri, char *err, size_t errlen)
 	return -1;
 }
 
+/* The URI as messages show it: passwords replaced by "***" (libpq's
+ * password=..., and user:password@ in URLs). */
+static void redact_uri(char *out, size_t len, const char *uri)
+{
+	const char *p = uri, *at = strchr(uri, '@'), *scheme = strstr(uri, "://");
+	size_t n = 0;
+
+	while (*p && n + 1 < len) {
+		if (!strncmp(p, "password=", 9)) {
+			n += (size_t)snprintf(out + n, len - n, "password=***");
+			p += 9;
+			while (*p && *p != ' ')
+				p++;
+			continue;
+		}
+		/* user:password@host: the colon after the scheme, before '@' */
+		if (*p == ':' && scheme && at && p > scheme + 2 && p < at) {
+			n += (size_t)snprintf(out + n, len - n, ":***");
+			p = at;
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	out[n < len ? n : len - 1] = 0;
+}
+
 static void nap(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
@@ -404,7 +430,7 @@ struct runner *runner_start_ops(const struct sink_ops *ops, const char *uri, con
 
 	if (!r)
 		return NULL;
-	snprintf(r->uri, sizeof(r->uri), "%s", uri);
+	redact_uri(r->uri, sizeof(r->uri), uri);
 	r->ops = ops;
 	r->spool_fd = -1;
 	r->env = *env;
@@ -412,19 +438,19 @@ struct runner *runner_start_ops(const struct sink_ops *ops, const char *uri, con
 	r->backoff = BACKOFF_MIN_NS;
 	r->sink = r->ops->open(target, &r->env, r->err, sizeof(r->err));
 	if (!r->sink) {
-		fprintf(stderr, "xdpi: --out %s: %s\n", uri, r->err);
+		fprintf(stderr, "xdpi: --out %s: %s\n", r->uri, r->err);
 		goto fail;
 	}
 	r->items = calloc(r->ops->max_batch, sizeof(*r->items));
 	r->ring = aligned_alloc(SPSC_CACHELINE, sizeof(*r->ring));
 	buf = r->ring ? mem_alloc_big(o->queue_bytes) : NULL;
 	if (!r->items || !buf || spool_open(r)) {
-		fprintf(stderr, "xdpi: --out %s: out of memory for its queue\n", uri);
+		fprintf(stderr, "xdpi: --out %s: out of memory for its queue\n", r->uri);
 		goto fail;
 	}
 	spsc_init(r->ring, buf, o->queue_bytes);
 	if (pthread_create(&r->thread, NULL, runner_main, r)) {
-		fprintf(stderr, "xdpi: --out %s: cannot start its thread\n", uri);
+		fprintf(stderr, "xdpi: --out %s: cannot start its thread\n", r->uri);
 		goto fail;
 	}
 	r->started = 1;
