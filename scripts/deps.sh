@@ -10,7 +10,7 @@ PKGS=(
   libssl-dev                              # MD5/SHA-256 (JA3/JA4), AES-GCM (QUIC Initials)
   libclang-rt-14-dev                      # ASan/UBSan/libFuzzer runtimes
   iproute2 tcpdump python3 ethtool        # live tests: netns, veth, reference capture, offloads
-  iputils-ping                            # live tests: resolve ARP/ND before counting
+  iputils-ping curl                       # live tests: resolve ARP/ND first; HTTP requests, scrapes
   libsqlite3-dev sqlite3                  # the default store, and queries in its tests
   libfixbuf-dev nfdump tshark             # IPFIX export; collector and decoder for its tests
   libmicrohttpd-dev prometheus            # /metrics listener; promtool and a scraper for tests

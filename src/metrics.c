@@ -93,7 +93,8 @@ void metrics_publish(struct output *o, const struct metrics_src *s)
 	add(m, &n, "xdpi_flow_table_flows", "Flows tracked now", 0, (double)s->flows_open);
 	add(m, &n, "xdpi_flow_table_capacity", "Flows the table holds at most (--max-flows)", 0,
 	    (double)s->flows_max);
-	add(m, &n, "xdpi_records_total", "Records produced (all types)", 1, (double)s->records);
+	add(m, &n, "xdpi_records_produced_total",
+	    "Records produced, all types (before any output queue)", 1, (double)s->records);
 	if (s->es)
 		add_engine(m, &n, s->es);
 	if (s->eng)

@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "dpi.h"
 #include "metrics.h"
+#include "signals.h"
 
 struct progress {
 	int on;
@@ -81,7 +82,8 @@ static void linger(const struct xdpi_config *cfg, struct output *out, const uint
 	if (!cfg->quiet)
 		fprintf(stderr, "xdpi: capture done; outputs stay up for %.1fs (--linger)\n",
 			(double)cfg->linger_ns / 1e9);
-	for (uint64_t end = mono_ns() + cfg->linger_ns; mono_ns() < end;) {
+	install_signals(); /* Ctrl-C ends the wait, not the process */
+	for (uint64_t end = mono_ns() + cfg->linger_ns; mono_ns() < end && !stop_requested;) {
 		struct timespec nap = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&nap, NULL);
