@@ -348,7 +348,8 @@ static void *runner_main(void *arg)
 	struct runner *r = arg;
 	uint64_t give_up = 0;
 
-	try_connect(r, 1);
+	if (!r->up)
+		try_connect(r, 1);
 	for (;;) {
 		int stopping = atomic_load_explicit(&r->stopping, memory_order_acquire);
 		uint64_t now = mono_ns();
@@ -449,6 +450,15 @@ struct runner *runner_start_ops(const struct sink_ops *ops, const char *uri, con
 		goto fail;
 	}
 	spsc_init(r->ring, buf, o->queue_bytes);
+	if (ops->local && ops->connect) { /* a bad file stops the start */
+		if (ops->connect(r->sink, r->err, sizeof(r->err))) {
+			fprintf(stderr, "xdpi: --out %s: %s\n", r->uri, r->err);
+			goto fail;
+		}
+		r->up = 1;
+		atomic_store(&r->up_now, 1);
+		r->last_tick = mono_ns();
+	}
 	if (pthread_create(&r->thread, NULL, runner_main, r)) {
 		fprintf(stderr, "xdpi: --out %s: cannot start its thread\n", r->uri);
 		goto fail;

@@ -49,6 +49,8 @@ struct sink_ops {
 	const char *scheme;     /* "sqlite", ... : the URI's prefix */
 	uint32_t max_batch;     /* records per write() at most */
 	uint32_t linger_ms;     /* wait this long for a fuller batch */
+	uint8_t local;          /* a file: the first connect() failing is fatal
+				 * (nothing will come back by waiting) */
 	/* target: the URI after "scheme:". Checks it and allocates; no I/O to
 	 * the peer yet. NULL with a message in err on a bad target. */
 	void *(*open)(const char *target, const struct sink_env *env, char *err, size_t errlen);
