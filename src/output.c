@@ -142,6 +142,18 @@ struct output *output_open(const struct xdpi_config *cfg, const char *def, int l
 	return o;
 }
 
+struct output *output_open_jsonl(const char *path)
+{
+	struct xdpi_config cfg;
+	char uri[4096];
+
+	config_defaults(&cfg);
+	snprintf(uri, sizeof(uri), "jsonl:%s", path);
+	cfg.outs[0] = uri;
+	cfg.nouts = 1;
+	return output_open(&cfg, NULL, 0);
+}
+
 static int fan_out(struct output *o, enum record_type t, const void *r)
 {
 	uint64_t seq = ++o->records;

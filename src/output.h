@@ -14,6 +14,8 @@ struct metric;
  * there is none. live: never wait for a sink (records that find its queue
  * full are dropped and counted); offline: wait. NULL with a message. */
 struct output *output_open(const struct xdpi_config *cfg, const char *def, int live);
+/* One JSON Lines file (path "-": stdout), offline: for tools and tests. */
+struct output *output_open_jsonl(const char *path);
 int output_flow(struct output *o, const struct flow_record *r);
 /* Any record: r points to the struct of type t (struct dns_record, ...). */
 int output_emit(struct output *o, enum record_type t, const void *r);

@@ -20,7 +20,7 @@ XDPI=$PWD/build/xdpi
 source tests/integration/lib/netns.sh
 source tests/integration/lib/pg.sh
 
-EXTRA_CLEANUP=pg_stop
+EXTRA_CLEANUP=pg_kill
 trap_cleanup
 [ "$(id -u)" -eq 0 ] || die "needs root"
 [ -x "$XDPI" ] || die "build/xdpi missing (make)"
@@ -36,7 +36,7 @@ for ns in "$NSA" "$NSB"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 done
 pg_init "$TMP/pg" || die "setup: PostgreSQL did not start ($(tail -n 3 "$TMP/pg/"*.log 2>/dev/null))"
-runuser -u postgres -- "$PG_BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" xdpi2 || die "setup: createdb"
+pg_createdb xdpi2 || die "setup: createdb"
 
 # N one-datagram UDP flows from NSB, each from its own source port.
 send_flows() { # FIRST_PORT N
@@ -168,7 +168,7 @@ grep -q "^  out postgres: $stored records delivered" "$TMP/outage.err" &&
 
 # ---- the spool bound -------------------------------------------------------
 echo "-- --spool-max 40k: beyond it records are dropped and counted"
-CONN2="host=$PG_SOCK port=$PG_PORT dbname=xdpi2 user=postgres"
+CONN2=$(pg_conninfo xdpi2)
 start_xdpi bound "$CONN2" --spool-max 40k
 pg_stop
 send_flows 30000 400
@@ -178,7 +178,7 @@ pg_start || die "PostgreSQL did not start again"
 kill -TERM "$XDPI_PID"
 wait_exit "$XDPI_PID" 60 || fail "xdpi did not exit within 60 s of SIGTERM"
 produced=$(flows_in_jsonl "$TMP/bound.jsonl")
-stored=$(runuser -u postgres -- psql -h "$PG_SOCK" -p "$PG_PORT" -d xdpi2 -At -c 'select count(*) from flows' 2>/dev/null || echo 0)
+stored=$(pg_sql 'select count(*) from flows' xdpi2 2>/dev/null || echo 0)
 line=$(grep -m1 'records not delivered' "$TMP/bound.err")
 dropped=$(sed -n 's/.*: \([0-9]*\) records not delivered.*/\1/p' <<<"$line")
 [ "$WAIT_RC" = 1 ] && pass "exit status 1 when records were dropped" || fail "exit status $WAIT_RC, expected 1"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# PostgreSQL sink against a real PostgreSQL 15 server started here (in TMP,
-# on 127.0.0.1 and a free port, as user postgres):
+# PostgreSQL sink against a real PostgreSQL 15 server started here by
+# lib/pg.sh (in TMP, on 127.0.0.1 and a free port, as user postgres):
 #  - the unit test of rows and sinks (build/tests/test_rows) with the server;
 #  - `xdpi read CAPTURE --out postgres:CONNINFO --out jsonl:FILE`: every row
-#    compared with its JSON line (the checker of sink_sqlite.sh);
+#    compared with its JSON line (lib/sql_check.py, as in sink_sqlite.sh);
 #  - the server down when xdpi starts, up a little later: all rows arrive,
 #    once each (the runner's retry and spool);
 #  - the server stopped after the schema is made and the first rows are in,
@@ -20,48 +20,26 @@ TEST_NAME=sink_postgres
 NSA=xdpi-none-a$$
 NSB=xdpi-none-b$$
 . tests/integration/lib/netns.sh
+. tests/integration/lib/pg.sh
+# xdpi and the checker connect over TCP, as a remote database is reached.
+PG_TCP=1
 
 BUILD=${BUILD:-build}
 XDPI=$BUILD/xdpi
 PCAPS=../shared/pcap
-PGBIN=/usr/lib/postgresql/15/bin
-PGDATA=
-PORT=
+CHECKER=tests/integration/lib/sql_check.py
 
-stop_pg() {
-	[ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ] || return 0
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" stop -m immediate -w -t 10 \
-		>/dev/null 2>&1
-	if [ -f "$PGDATA/postmaster.pid" ]; then
-		kill -KILL "$(head -n 1 "$PGDATA/postmaster.pid")" 2>/dev/null
-	fi
-}
-EXTRA_CLEANUP=stop_pg
+EXTRA_CLEANUP=pg_kill
 trap_cleanup
 
-pg_start() {
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/sock/pg.log" -w -t 30 \
-		-o "-h 127.0.0.1 -p $PORT -k $TMP/sock -F" start >/dev/null
-}
-
-pg_stop() {
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" stop -m fast -w -t 30 >/dev/null
-}
-
-conninfo() { echo "host=127.0.0.1 port=$PORT dbname=$1 user=postgres"; }
-
-psql_q() { # DB SQL
-	timeout 30 psql -X -q -At -v ON_ERROR_STOP=1 -d "$(conninfo "$1")" -c "$2"
-}
-
 rows_in() { # DB: rows in all tables (empty if the server does not answer)
-	psql_q "$1" "SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM dns) +
+	pg_sql "SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM dns) +
 		(SELECT count(*) FROM tls) + (SELECT count(*) FROM http) +
-		(SELECT count(*) FROM quic) + (SELECT count(*) FROM ssh)" 2>/dev/null
+		(SELECT count(*) FROM quic) + (SELECT count(*) FROM ssh)" "$1" 2>/dev/null
 }
 
 run_checker() { # LABEL DB JSONL
-	timeout 120 python3 "$TMP/check.py" --psql "$(conninfo "$2")" --jsonl "$3" \
+	timeout 120 python3 "$CHECKER" --psql "$(pg_conninfo "$2")" --jsonl "$3" \
 		--label "$1" >"$TMP/check.out" 2>&1
 	local rc=$?
 	tally "$TMP/check.out"
@@ -70,28 +48,18 @@ run_checker() { # LABEL DB JSONL
 
 # ---- setup ----
 [ -x "$XDPI" ] || die "setup: $XDPI not built (make BUILD=$BUILD)"
-[ -x "$PGBIN/initdb" ] || die "setup: $PGBIN/initdb missing (postgresql-15)"
+[ -x "$PG_BIN/initdb" ] || die "setup: $PG_BIN/initdb missing (postgresql-15)"
 command -v psql >/dev/null || die "setup: psql missing"
 id postgres >/dev/null 2>&1 || die "setup: no user postgres"
 TMP=$(mktemp -d /tmp/xdpi-sink-pg.XXXXXX)
-chmod 755 "$TMP"
-bash tests/integration/sink_sqlite.sh --checker >"$TMP/check.py" || die "setup: checker"
-PGDATA=$TMP/pg
-# The server's own: data, socket and log (postgres may write nowhere else).
-mkdir -p "$PGDATA" "$TMP/sock"
-chown postgres: "$PGDATA" "$TMP/sock"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C \
-	-N >"$TMP/initdb.log" 2>&1 || die "setup: initdb: $(tail -n 3 "$TMP/initdb.log")"
-pg_start || die "setup: pg_ctl start: $(tail -n 5 "$TMP/sock/pg.log")"
-for db in unit cap1 cap2 cap3 cap4 down mid; do
-	psql_q postgres "CREATE DATABASE $db" || die "setup: CREATE DATABASE $db"
-done
-pass "PostgreSQL $(psql_q postgres 'SHOW server_version') on 127.0.0.1:$PORT"
+pg_init "$TMP/pg" ||
+	die "setup: PostgreSQL did not start: $(tail -n 5 "$TMP/pg/"*.log 2>/dev/null)"
+pg_createdb unit cap1 cap2 cap3 cap4 down mid || die "setup: createdb"
+pass "PostgreSQL $(pg_sql 'SHOW server_version') on 127.0.0.1:$PG_PORT"
 
 # ---- the unit test with the server ----
 if [ -x "$BUILD/tests/test_rows" ]; then
-	XDPI_TEST_PG=$(conninfo unit) timeout 60 "$BUILD/tests/test_rows" >"$TMP/unit.out" 2>&1
+	XDPI_TEST_PG=$(pg_conninfo unit) timeout 60 "$BUILD/tests/test_rows" >"$TMP/unit.out" 2>&1
 	rc=$?
 	line=$(grep -oE 'rows \(sqlite, postgres\): [0-9]+ passed, [0-9]+ failed' "$TMP/unit.out")
 	if [ "$rc" -eq 0 ] && [ -n "$line" ]; then
@@ -108,9 +76,9 @@ i=0
 for cap in ndpi-1kxun.pcap cesnet-tls.pcap zeek-tcp-ssh-dups.pcap ndpi-quic_interop_V.pcapng; do
 	i=$((i + 1))
 	db=cap$i
-	out="postgres:$(conninfo $db)"
+	out="postgres:$(pg_conninfo $db)"
 	# One of them in the URI form.
-	[ "$i" = 2 ] && out="postgresql://postgres@127.0.0.1:$PORT/$db"
+	[ "$i" = 2 ] && out="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
 	if ! timeout 60 "$XDPI" read "$PCAPS/$cap" -q --out "$out" --out "jsonl:$TMP/$db.jsonl" \
 		2>"$TMP/$db.err"; then
 		fail "$cap: xdpi read exited non-zero: $(head -c 300 "$TMP/$db.err")"
@@ -123,7 +91,7 @@ done
 # ---- the server down when xdpi starts ----
 CAP=$PCAPS/bench/ppp-example.pcap
 pg_stop || die "pg_ctl stop"
-bg_start down "$XDPI" read "$CAP" -q --out "postgres:$(conninfo down)" \
+bg_start down "$XDPI" read "$CAP" -q --out "postgres:$(pg_conninfo down)" \
 	--out "jsonl:$TMP/down.jsonl" --out-wait 40s
 XPID=$BG
 if wait_line "$TMP/down.err" "not reachable" 15 "$XPID"; then
@@ -132,7 +100,7 @@ else
 	fail "server down: no 'not reachable' message: $(head -c 300 "$TMP/down.err")"
 fi
 sleep 1 # a retry or two against the closed port
-pg_start || die "pg_ctl start again: $(tail -n 5 "$TMP/sock/pg.log")"
+pg_start || die "pg_ctl start again: $(tail -n 5 "$PG_DIR/server.log")"
 if wait_exit "$XPID" 60 && [ "$WAIT_RC" = 0 ]; then
 	pass "server down at first: xdpi delivered and exited 0"
 else
@@ -163,7 +131,7 @@ with open(fifo, "wb") as f:
 EOF
 bg_start feeder python3 "$TMP/feeder.py" "$CAP" "$TMP/cap.fifo" "$TMP/go"
 FPID=$BG
-bg_start mid "$XDPI" read "$TMP/cap.fifo" -q --out "postgres:$(conninfo mid)" \
+bg_start mid "$XDPI" read "$TMP/cap.fifo" -q --out "postgres:$(pg_conninfo mid)" \
 	--out "jsonl:$TMP/mid.jsonl" --out-wait 40s
 XPID=$BG
 first=
@@ -186,7 +154,7 @@ else
 	fail "mid-run: no failed write reported: $(head -c 300 "$TMP/mid.err")"
 fi
 sleep 1
-pg_start || die "pg_ctl start mid-run: $(tail -n 5 "$TMP/sock/pg.log")"
+pg_start || die "pg_ctl start mid-run: $(tail -n 5 "$PG_DIR/server.log")"
 wait_exit "$FPID" 30
 if wait_exit "$XPID" 60 && [ "$WAIT_RC" = 0 ]; then
 	pass "mid-run: xdpi delivered and exited 0 ($(grep -c . "$TMP/mid.jsonl") records)"

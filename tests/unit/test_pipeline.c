@@ -86,7 +86,7 @@ static char *slurp_sorted(const char *path)
 static void run_capture(const char *pcap, int workers, unsigned long max_allocs)
 {
 	char one[] = "/tmp/xdpi-pl-one.XXXXXX", many[] = "/tmp/xdpi-pl-many.XXXXXX";
-	char err[256], what[600];
+	char err[256], what[600], uri_one[64];
 	uint64_t counters[XDPI_C__MAX];
 	struct ingest_stats in;
 	struct flowtrack_stats ft;
@@ -102,12 +102,14 @@ static void run_capture(const char *pcap, int workers, unsigned long max_allocs)
 	config_defaults(&cfg);
 	cfg.quiet = 1;
 	cfg.read_path = pcap;
-	cfg.out_path = one;
+	snprintf(uri_one, sizeof(uri_one), "jsonl:%s", one);
+	cfg.outs[0] = uri_one;
+	cfg.nouts = 1;
 	CHECK(cmd_read(&cfg, NULL) == 0, "one-thread read of %s", pcap);
 
 	src = pcap_source_open(pcap, err, sizeof(err));
 	CHECK(src != NULL, "open %s: %s", pcap, err);
-	out = output_open(many);
+	out = output_open_jsonl(many);
 	pl = src && out ? pipeline_new(&cfg, out, workers) : NULL;
 	CHECK(pl != NULL, "pipeline with %d workers", workers);
 	if (pl) {

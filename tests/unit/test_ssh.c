@@ -145,7 +145,7 @@ static struct dpi *dpi_open(struct output **o)
 	int fd = mkstemp(out_path);
 
 	close(fd);
-	*o = output_open(out_path);
+	*o = output_open_jsonl(out_path);
 	opts.out = *o;
 	return *o ? dpi_new(&opts) : NULL;
 }

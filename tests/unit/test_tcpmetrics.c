@@ -464,7 +464,7 @@ static void test_records(void)
 	int fd = mkstemp(path);
 	struct flowtab *tab = flowtab_new(16, sizeof(struct xdpi_flow_val));
 	struct flowstore *store = flowstore_user_new(tab);
-	struct output *out = output_open(path);
+	struct output *out = output_open_jsonl(path);
 	struct flowtrack_opts o = { .idle_ns = 3600000 * MS, .active_ns = 1000 * MS,
 				    .close_grace_ns = 1000 * MS, .max_flows = 16 };
 	struct flowtrack *ft;
