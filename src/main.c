@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "collect.h"
 #include "ctl.h"
 #include "read.h"
 #include "run.h"
@@ -13,6 +14,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(argv[1], "rules") || !strcmp(argv[1], "sample")))
 		return ctl_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "collect"))
+		return cmd_collect(argc - 1, argv + 1);
 	rc = cli_parse(argc, argv, &c);
 
 	if (rc)

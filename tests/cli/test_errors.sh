@@ -102,8 +102,25 @@ if command -v setpriv >/dev/null; then
 		fail=$((fail + 1)); echo "FAIL read without privileges"
 	fi
 fi
+# Outputs: a bad URI stops before anything runs; an output that stays down
+# is reported with its count of undelivered records (exit 1), and messages
+# never show a password.
+expect 2 "unknown output; expected one of jsonl:PATH" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out bogus:x
+expect 2 "unknown output" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out flows.jsonl
+expect 2 "invalid value 'lots' for --spool-max" -- "$XDPI" read x.pcap --spool-max lots
+expect 1 "cannot write $TMP/no/such/f.jsonl" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out "jsonl:$TMP/no/such/f.jsonl"
+expect 1 "records not delivered \\(.* lost at exit" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" -q \
+	--out "postgres:host=$TMP/none password=hunter2" --out-wait 300ms
+if grep -q hunter2 "$TMP/err"; then
+	fail=$((fail + 1)); echo "FAIL a password shows in messages: $(head -n 1 "$TMP/err")"
+else
+	pass=$((pass + 1)); echo "PASS the password is hidden: $(head -n 1 "$TMP/err" | cut -c1-90)"
+fi
+expect 1 "bad server 'host' in '//host' \\(no :PORT\\)" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out nats://host
+expect 2 "are required; see xdpi collect --help" -- "$XDPI" collect
+expect 2 "--from: nats: bad server 'h'" -- "$XDPI" collect --from nats://h --out "sqlite:$TMP/c.db"
 # --help explains each command and exits 0.
-for c in run read stats rules sample; do
+for c in run read stats rules sample collect; do
 	if "$XDPI" "$c" --help | grep -q "usage: xdpi $c"; then
 		pass=$((pass + 1)); echo "PASS $c --help"
 	else
