@@ -118,7 +118,7 @@ else
 fi
 expect 1 "bad server 'host' in '//host' \\(no :PORT\\)" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out nats://host
 expect 2 "are required; see xdpi collect --help" -- "$XDPI" collect
-expect 2 "--from: nats: bad server 'h'" -- "$XDPI" collect --from nats://h --out "sqlite:$TMP/c.db"
+expect 2 "collect: --from: nats: bad server 'h'" -- "$XDPI" collect --from nats://h --out "sqlite:$TMP/c.db"
 # --help explains each command and exits 0.
 for c in run read stats rules sample collect; do
 	if "$XDPI" "$c" --help | grep -q "usage: xdpi $c"; then
