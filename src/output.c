@@ -14,7 +14,7 @@
 #include "util.h"
 
 #define QUEUE_BATCH 64
-#define SINK_METRICS 9
+#define SINK_METRICS 10
 
 /* The fan-out to the sinks (one runner thread each), or a queue front: a
  * worker thread's records travel through an SPSC ring to the thread that
@@ -213,6 +213,8 @@ static void refresh_sink_metrics(struct output *o)
 		sink_metric(o, "xdpi_sink_failures_total", "Failed connects, writes and flushes",
 			    1, i, (double)st.failures);
 		sink_metric(o, "xdpi_sink_up", "1 while an output is reachable", 0, i, st.up);
+		sink_metric(o, "xdpi_sink_cpu_seconds_total", "CPU time of an output's thread", 1, i,
+			    st.cpu_seconds);
 	}
 	pthread_mutex_unlock(&o->lock);
 }

@@ -97,3 +97,26 @@ int parse_duration_ns(const char *s, uint64_t *out)
 	*out = (uint64_t)(v * 1e9);
 	return 0;
 }
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t need;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	need = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n < need)
+		return 0;
+	cp = s[0] & (0x7f >> need);
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need;
+}

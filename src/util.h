@@ -23,4 +23,8 @@ int parse_size(const char *s, int binary, uint64_t *out);
 /* Parses seconds with optional ms/s/m suffix into nanoseconds. */
 int parse_duration_ns(const char *s, uint64_t *out);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if it is
+ * not one: overlong forms, surrogates and code points past U+10FFFF fail. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 #endif

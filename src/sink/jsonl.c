@@ -53,29 +53,6 @@ static void jw_fmt(struct jw *w, const char *fmt, ...)
 		jw_raw(w, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	need = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < need)
-		return 0;
-	cp = s[0] & (0x7f >> need);
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
-}
-
 /* A JSON string from bytes seen on the wire: valid UTF-8 passes, control
  * characters and invalid bytes are escaped (\u00XX), so the line is always
  * valid JSON whatever the packet held. */
@@ -97,7 +74,7 @@ static void jw_str(struct jw *w, const char *s)
 		} else if (c >= 0x20 && c < 0x7f) {
 			jw_raw(w, (const char *)p + i, 1);
 			i++;
-		} else if (c >= 0x80 && (u = utf8_len(p + i, n - i))) {
+		} else if (c >= 0x80 && (u = utf8_seq_len(p + i, n - i))) {
 			jw_raw(w, (const char *)p + i, u);
 			i += u;
 		} else {

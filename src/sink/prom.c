@@ -411,29 +411,6 @@ __attribute__((format(printf, 2, 3))) static void sb_fmt(struct sb *b, const cha
 		sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	need = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < need)
-		return 0;
-	cp = s[0] & (0x7f >> need);
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
-}
-
 /* HELP text escapes \ and newline; label values also ". The format wants
  * UTF-8, so an invalid byte becomes U+FFFD. */
 static void sb_escaped(struct sb *b, const char *s, size_t n, int quote)
@@ -455,7 +432,7 @@ static void sb_escaped(struct sb *b, const char *s, size_t n, int quote)
 		} else if (p[i] < 0x80) {
 			sb_put(b, s + i, 1);
 			i++;
-		} else if ((u = utf8_len(p + i, n - i))) {
+		} else if ((u = utf8_seq_len(p + i, n - i))) {
 			sb_put(b, s + i, u);
 			i += u;
 		} else {

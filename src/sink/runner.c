@@ -530,6 +530,7 @@ int runner_stop(struct runner *r, struct runner_stats *final)
 			(unsigned long long)r->queue_drops);
 		rc = -1;
 	}
+	r->started = 0; /* joined: its clock is gone */
 	runner_stats(r, final);
 	r->ops->close(r->sink);
 	mem_free_big(r->ring->buf, r->ring->size);
@@ -557,6 +558,13 @@ void runner_stats(struct runner *r, struct runner_stats *st)
 	st->waits = r->waits;
 	st->backlog = r->queued - atomic_load(&r->taken);
 	st->up = atomic_load(&r->up_now);
+	if (r->started) {
+		struct timespec ts;
+		clockid_t cid;
+
+		if (!pthread_getcpuclockid(r->thread, &cid) && !clock_gettime(cid, &ts))
+			st->cpu_seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 }
 
 const char *runner_uri(const struct runner *r)

@@ -27,6 +27,7 @@ struct runner_stats {
 	uint64_t backlog;       /* records queued, not yet taken by the thread */
 	uint64_t failures;      /* failed writes, ticks and connects */
 	uint64_t waits;         /* offline: times the producer waited */
+	double cpu_seconds;     /* CPU time of the output's thread */
 	int up;
 };
 
