@@ -336,6 +336,18 @@ static size_t gather(struct runner *r)
 	return r->nitems;
 }
 
+/* Live: records wait behind the batch in hand. A write to the sink may
+ * take long, and meanwhile the queue must not fill up: with a quarter of it
+ * taken, batches go to the spool (a fast append) instead, and the sink gets
+ * them from there once the queue is quiet again. So a burst faster than
+ * the sink is kept on disk, not dropped at the queue. */
+static int queue_pressed(struct runner *r)
+{
+	uint64_t head = atomic_load_explicit(&r->ring->head, memory_order_acquire);
+
+	return r->env.live && r->spool_fd >= 0 && head - r->ring->cons_tail >= r->ring->size / 4;
+}
+
 static void release_batch(struct runner *r)
 {
 	r->nitems = 0;
@@ -357,7 +369,7 @@ static void *runner_main(void *arg)
 
 		if (!r->up && now >= r->next_retry)
 			try_connect(r, 0);
-		if (r->up && !spool_empty(r) && !r->nitems) {
+		if (r->up && !spool_empty(r) && !r->nitems && !queue_pressed(r)) {
 			replay_spool(r);
 			continue;
 		}
@@ -370,7 +382,7 @@ static void *runner_main(void *arg)
 			continue;
 		}
 		if (n) {
-			if (!r->up || !spool_empty(r) || deliver(r))
+			if (!r->up || !spool_empty(r) || queue_pressed(r) || deliver(r))
 				spool_append(r);
 			release_batch(r);
 			continue;

@@ -199,6 +199,32 @@ static void test_live_never_blocks(void)
 	CHECK_EQ(F.dups, 0, "no duplicates");
 }
 
+/* Live with a spool: a burst faster than the sink goes to disk instead of
+ * being dropped at the queue, and arrives in order. */
+static void test_live_burst_spills(void)
+{
+	struct runner_stats st;
+	struct runner *r;
+
+	reset();
+	atomic_store(&F.slow_us, 20000); /* 5,000 records/s */
+	r = start(1, 1ull << 30, 10000, 1 << 20); /* room for ~1,400 records */
+	for (uint64_t s = 1; s <= 20000; s += 100) { /* 25,000 records/s */
+		push(r, s, s + 99);
+		ms(4);
+	}
+	runner_stats(r, &st);
+	CHECK_EQ(st.waits, 0, "the producer never waited");
+	CHECK(st.spooled > 0, "the burst went to disk (%llu records spooled)",
+	      (unsigned long long)st.spooled);
+	atomic_store(&F.slow_us, 0);
+	CHECK_EQ(runner_stop(r, &st), 0, "stop: nothing lost");
+	CHECK_EQ(st.queue_drops, 0, "nothing dropped at the queue");
+	CHECK_EQ(F.got, 20000, "every record delivered");
+	CHECK_EQ(F.dups, 0, "no duplicates");
+	CHECK_EQ(F.out_of_order, 0, "in order");
+}
+
 /* Still down at exit: after --out-wait the spooled records are reported lost. */
 static void test_down_at_exit(void)
 {
@@ -220,6 +246,7 @@ int main(void)
 	test_flaky_writes();
 	test_spool_bound();
 	test_live_never_blocks();
+	test_live_burst_spills();
 	test_down_at_exit();
 	return check_summary("runner");
 }
