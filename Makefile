@@ -131,6 +131,7 @@ bench: deps all
 	@bash bench/offload.sh
 	@bash bench/socket.sh
 	@bash bench/afxdp.sh
+	@bash bench/sinks.sh
 
 clean:
 	rm -rf $(BUILD)
