@@ -139,6 +139,8 @@ struct output *output_open(const struct xdpi_config *cfg, const char *def, int l
 		}
 		o->nsinks++;
 	}
+	if (!cfg->nouts && live && !cfg->quiet)
+		fprintf(stderr, "xdpi: records go to %s (--out chooses)\n", def);
 	return o;
 }
 
@@ -252,12 +254,13 @@ int output_close(struct output *o)
 	for (int i = 0; i < o->nsinks; i++) {
 		const char *uri = runner_uri(o->sinks[i]);
 		struct runner_stats st;
-		char name[64];
+		int jsonl = !strncmp(uri, "jsonl:", 6);
+		char name[256];
 
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(uri, ":"), uri);
+		snprintf(name, sizeof(name), "%s", uri); /* the runner goes with its URI */
 		if (runner_stop(o->sinks[i], &st))
 			rc = -1;
-		if (o->report && strcmp(name, "jsonl"))
+		if (o->report && !jsonl)
 			fprintf(o->report, "  out %s: %llu records delivered in %llu batches\n",
 				name, (unsigned long long)st.delivered,
 				(unsigned long long)st.batches);

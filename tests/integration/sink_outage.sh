@@ -80,6 +80,30 @@ metric() { # NAME{LABELS} as it appears on the page
 	scrape | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# ---- the default output ----------------------------------------------------
+echo "-- xdpi run without --out, on a terminal: SQLite in the working directory, a status line"
+mkdir -p "$TMP/default"
+# script(1) gives xdpi a terminal; its output (the typescript) is what a user sees.
+bg_start default script -qefc "cd $TMP/default && nsenter --net=/run/netns/$NSA $XDPI run -i $IFA \
+	--no-egress --idle-timeout 1s --poll-interval 200ms --duration 5s --state-dir $TMP/state" \
+	"$TMP/default.tty"
+DEF_PID=$BG
+wait_line "$TMP/default.tty" watching 20 "$DEF_PID" || die "default: xdpi did not start: $(tail -c 300 "$TMP/default.tty")"
+send_flows 19000 50
+wait_exit "$DEF_PID" 30 || fail "default: xdpi did not stop after --duration"
+rows=$(sqlite3 "$TMP/default/xdpi.db" "select count(*) from flows where dst_port = 9999" 2>&1)
+[ "$rows" = 50 ] && pass "default output: 50 flow rows in ./xdpi.db" ||
+	fail "default output: '$rows' flow rows in ./xdpi.db, expected 50"
+grep -q "records go to sqlite:xdpi.db" "$TMP/default.tty" &&
+	pass "it says where records go: '$(grep -m1 'records go to' "$TMP/default.tty" | tr -d '\r')'" ||
+	fail "no 'records go to' line: $(head -c 300 "$TMP/default.tty")"
+status=$(tr '\r' '\n' <"$TMP/default.tty" | grep -a 'packets/s' | tail -n 1 | sed 's/\x1b\[K//')
+if [[ $status =~ ([0-9]+)\ records ]] && [ "${BASH_REMATCH[1]}" -ge 50 ]; then
+	pass "status line on the terminal: '$status'"
+else
+	fail "no status line with the records: '$status'"
+fi
+
 # ---- an outage in the middle, no bound reached -----------------------------
 echo "-- PostgreSQL stopped and started again while xdpi run captures"
 PROM_PORT=19464
@@ -162,7 +186,7 @@ if cmp -s <(sort "$TMP/jsonl.ids") <(sort "$TMP/pg.ids"); then
 else
 	fail "rows differ from JSON Lines: $(diff <(sort "$TMP/jsonl.ids") <(sort "$TMP/pg.ids") | head -n 4 | tr '\n' ' ')"
 fi
-grep -q "^  out postgres: $stored records delivered" "$TMP/outage.err" &&
+grep -q "^  out postgres:.*: $stored records delivered" "$TMP/outage.err" &&
 	pass "summary: '$(grep -m1 '^  out postgres' "$TMP/outage.err" | sed 's/^ *//')'" ||
 	fail "summary line missing: $(tail -n 3 "$TMP/outage.err")"
 
