@@ -124,12 +124,10 @@ print(s["afxdp_packets"], s["afxdp_redirected"], s["flow_packets"], rec,
 PY
 }
 
-mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
-
 echo "### AF_XDP capture over veth, $FLOWS flows, ${SECS}s per run, --afxdp-frames $FRAMES ($(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start)"
 echo
 for size in $SIZES; do
-	case $size in ''|*[!0-9]*) echo "afxdp.sh: bad size $size" >&2; exit 2;; esac
+	check_size "$size" afxdp.sh || exit 2
 	SUM=$TMP/sum.$size
 	: >"$SUM"
 	echo "#### $size-byte frames"
@@ -137,13 +135,7 @@ for size in $SIZES; do
 	echo "| target Mpps | tcpdump Mpps | tcpdump captured / sent | dropped by kernel | xdpi afxdp Mpps | AF_XDP received / sent | flow pkts (kernel / records) | rx ring full | dropped | fill ring empty | worker-ring drops | exact |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	for rate in $RATES; do
-		if [ "$rate" = max ]; then
-			pps=0
-		else
-			pps=$(awk -v r="$rate" 'BEGIN { printf "%d", r * 1e6 }')
-			[ "$pps" -gt 0 ] && [ "$pps" -le 20000000 ] ||
-				{ echo "afxdp.sh: bad rate $rate" >&2; exit 2; }
-		fi
+		pps=$(rate_pps "$rate" afxdp.sh) || exit 2
 		retry tcpdump_once "$pps" "$size"
 		set -- $TD
 		td_pps=$1 td_sent=$2 td_cap=$3 td_drop=$4 td_link=$5

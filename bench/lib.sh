@@ -82,3 +82,27 @@ wait_bounded() { # PID SECS
 	wait "$1" 2>/dev/null
 	BG=
 }
+
+mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
+
+# Packets per second of a rate in Mpps, 0 for "max" (no limit); a bad rate
+# says so and fails: pps=$(rate_pps "$rate" NAME) || exit 2.
+rate_pps() { # RATE NAME
+	local pps
+	if [ "$1" = max ]; then
+		echo 0
+		return 0
+	fi
+	pps=$(awk -v r="$1" 'BEGIN { printf "%d", r * 1e6 }')
+	if [ "$pps" -gt 0 ] && [ "$pps" -le 20000000 ]; then
+		echo "$pps"
+		return 0
+	fi
+	echo "$2: bad rate $1" >&2
+	return 1
+}
+
+# Fails with a message unless SIZE is a whole number.
+check_size() { # SIZE NAME
+	case $1 in ''|*[!0-9]*) echo "$2: bad size $1" >&2; return 1;; esac
+}

@@ -148,12 +148,10 @@ print(s["events_snippet"], written, s["events_lost"], s["ev_delivered"], s["ev_r
 PY
 }
 
-mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
-
 echo "### Live capture over veth, xdpi on $INGRESS ingress, $FLOWS flows, ${SECS}s per run ($(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start)"
 echo
 for size in $SIZES; do
-	case $size in ''|*[!0-9]*) echo "live.sh: bad size $size" >&2; exit 2;; esac
+	check_size "$size" live.sh || exit 2
 	SUM=$TMP/sum.$size
 	: >"$SUM"
 	echo "#### $size-byte frames"
@@ -161,13 +159,7 @@ for size in $SIZES; do
 	echo "| target Mpps | tcpdump Mpps | tcpdump captured / sent | dropped by kernel | xdpi flows Mpps | kernel flow pkts / sent | record pkts / sent | exact | xdpi snippets Mpps | snippet events / sent | lost in kernel | to workers / written | worker-ring drops | lossless |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"
 	for rate in $RATES; do
-		if [ "$rate" = max ]; then
-			pps=0
-		else
-			pps=$(awk -v r="$rate" 'BEGIN { printf "%d", r * 1e6 }')
-			[ "$pps" -gt 0 ] && [ "$pps" -le 20000000 ] ||
-				{ echo "live.sh: bad rate $rate" >&2; exit 2; }
-		fi
+		pps=$(rate_pps "$rate" live.sh) || exit 2
 		run_tcpdump "$pps" "$size"
 		set -- $TD
 		td_pps=$1 td_sent=$2 td_cap=$3 td_drop=$4 td_link=$5

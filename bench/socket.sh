@@ -74,7 +74,6 @@ PY
 )
 }
 
-mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
 
 # Per-packet cost first (BPF_PROG_TEST_RUN), then the live rates.
 cc -O2 -Wall -Wextra -Werror -Ibuild $(pkg-config --cflags libbpf) -o "$B/sockcost" \
