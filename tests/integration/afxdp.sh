@@ -269,9 +269,7 @@ PY
 setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
-	for tool in ip ethtool tcpdump python3 timeout; do
-		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
-	done
+	need_tools ip ethtool tcpdump python3 timeout
 	TMP=$(mktemp -d /tmp/xdpi-afxdp.XXXXXX) || die "setup: mktemp"
 	write_helper
 	# Two queues each way: B's flows spread over A's two RX queues, one

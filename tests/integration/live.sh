@@ -388,21 +388,11 @@ PY
 
 # ---- setup -------------------------------------------------------------
 
-# Addresses one end of the pair and brings it up. Merged packets
-# (TSO/GSO/GRO) would make xdpi's TC egress and tcpdump count differently
-# sized packets: one frame, one packet.
-setup_end() { # NS IF IPV4 IPV6
-	address_end "$@"
-	one_frame_per_packet "$1" "$2" || die "setup: ethtool -K $2 tso off gso off gro off"
-}
-
 setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
 	[ -f "$REJECT_OBJ" ] || die "setup: $REJECT_OBJ missing (run make $REJECT_OBJ)"
-	for tool in ip ethtool tcpdump python3 ping timeout taskset; do
-		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
-	done
+	need_tools ip ethtool tcpdump python3 ping timeout taskset
 	TMP=$(mktemp -d /tmp/xdpi-live.XXXXXX) || die "setup: mktemp"
 	write_helper
 	pick_cpus

@@ -39,9 +39,7 @@ KEEP_TMP=${IPFIX_KEEP_TMP:-0}
 TMP=$(mktemp -d /tmp/xdpi-ipfix.XXXXXX) || die "setup: mktemp"
 
 [ -x "$XDPI" ] || die "setup: no $XDPI (make first)"
-for tool in nfcapd nfdump tshark dumpcap python3; do
-	command -v "$tool" >/dev/null || die "setup: $tool missing (bash scripts/deps.sh)"
-done
+need_tools nfcapd nfdump tshark dumpcap python3
 for c in $UDP_CAPTURES $TCP_CAPTURE $RECONNECT_CAPTURE; do
 	[ -r "$PCAPS/$c" ] || die "setup: no capture $PCAPS/$c"
 done

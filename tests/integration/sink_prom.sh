@@ -34,9 +34,7 @@ TMP=$(mktemp -d /tmp/xdpi-prom.XXXXXX) || die "setup: mktemp"
 
 [ -x "$XDPI" ] || die "setup: no $XDPI (make first)"
 [ -r "$CAP" ] || die "setup: no capture $CAP"
-for tool in promtool prometheus curl python3; do
-	command -v "$tool" >/dev/null || die "setup: $tool missing (bash scripts/deps.sh)"
-done
+need_tools promtool prometheus curl python3
 
 # Three free loopback ports at once (held together, so all differ).
 read -r PORT_A PORT_B PORT_PROM < <(python3 -c '

@@ -447,18 +447,11 @@ PY
 
 # ---- setup -------------------------------------------------------------
 
-setup_end() { # NS IF IPV4 IPV6
-	address_end "$@"
-	one_frame_per_packet "$1" "$2" || die "setup: ethtool -K $2 tso off gso off gro off"
-}
-
 setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
 	[ -f "$REJECT_OBJ" ] || die "setup: $REJECT_OBJ missing (run make tests-build)"
-	for tool in ip ethtool tcpdump python3 ping timeout nsenter bpftool; do
-		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
-	done
+	need_tools ip ethtool tcpdump python3 ping timeout nsenter bpftool
 	TMP=$(mktemp -d /tmp/xdpi-sock.XXXXXX) || die "setup: mktemp"
 	write_helper
 	make_veth_pair

@@ -44,6 +44,14 @@ tally() {
 	done <"$1"
 }
 
+# Dies unless every tool named is on PATH.
+need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || die "setup: $tool missing (run bash scripts/deps.sh)"
+	done
+}
+
 # ---- background processes ------------------------------------------------
 
 # Starts "$@" in the background with output in $TMP/NAME.{out,err}; sets BG.
@@ -121,6 +129,14 @@ address_end() { # NS IF IPV4 [IPV6]
 
 loopbacks_up() {
 	ip -n "$NSA" link set lo up && ip -n "$NSB" link set lo up || die "setup: lo up"
+}
+
+# Addresses one end of the pair and brings it up, one frame per packet (no
+# TSO/GSO/GRO: xdpi's TC egress and tcpdump would count merged packets
+# differently).
+setup_end() { # NS IF IPV4 [IPV6]
+	address_end "$@"
+	one_frame_per_packet "$1" "$2" || die "setup: ethtool -K $2 tso off gso off gro off"
 }
 
 # Turns off segmentation offloads and GRO on an end: one frame, one packet,
