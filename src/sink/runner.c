@@ -420,6 +420,19 @@ static void *runner_main(void *arg)
 
 /* ---- producer side ---- */
 
+/* What runner_start_ops() allocated, the sink aside. */
+static void runner_free(struct runner *r, void *queue, uint64_t queue_bytes)
+{
+	if (queue)
+		mem_free_big(queue, queue_bytes);
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	free(r->replay);
+	free(r->ring);
+	free(r->items);
+	free(r);
+}
+
 struct runner *runner_start(const char *uri, const struct sink_env *env,
 			    const struct runner_opts *o)
 {
@@ -480,14 +493,7 @@ struct runner *runner_start_ops(const struct sink_ops *ops, const char *uri, con
 fail:
 	if (r->sink)
 		r->ops->close(r->sink);
-	if (buf)
-		mem_free_big(buf, o->queue_bytes);
-	if (r->spool_fd >= 0)
-		close(r->spool_fd);
-	free(r->replay);
-	free(r->ring);
-	free(r->items);
-	free(r);
+	runner_free(r, buf, o->queue_bytes);
 	return NULL;
 }
 
@@ -545,13 +551,7 @@ int runner_stop(struct runner *r, struct runner_stats *final)
 	r->started = 0; /* joined: its clock is gone */
 	runner_stats(r, final);
 	r->ops->close(r->sink);
-	mem_free_big(r->ring->buf, r->ring->size);
-	if (r->spool_fd >= 0)
-		close(r->spool_fd);
-	free(r->replay);
-	free(r->ring);
-	free(r->items);
-	free(r);
+	runner_free(r, r->ring->buf, r->ring->size);
 	return rc;
 }
 
