@@ -16,7 +16,7 @@ PKGS=(
   libmicrohttpd-dev prometheus            # /metrics listener; promtool and a scraper for tests
   libnats-dev nats-server                 # JetStream publisher and collector; cluster in tests
   libpq-dev postgresql                    # PostgreSQL sink; a server started by its test
-  libjansson-dev                          # JSON rows for the SQL sinks and the collector
+  libjansson-dev                          # /metrics of collected JSON (prom.c); reference parser in tests
 )
 
 missing=()

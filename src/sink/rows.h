@@ -3,6 +3,14 @@
  * into the values of its row. Both sinks, and the collector that only has
  * JSON lines, go through it, so every store holds the same columns.
  *
+ * The JSON is read in place by a strict RFC 8259 scanner (no allocation):
+ * it refuses what jansson refuses (bad escapes, control characters and
+ * \u0000 in strings, invalid UTF-8, integers beyond 64 bits, reals beyond
+ * double, trailing bytes) and also containers nested deeper than
+ * ROWS_JSON_MAX_DEPTH and a NUL byte after a number or a literal (which
+ * jansson skips). A key given twice in an object counts with its last
+ * value. Strings are decoded only for the columns that take them.
+ *
  * One table per record type. Every row starts with the record's identity
  * (host, run, seq), unique in each table; then one column per scalar JSON
  * field (a nested object flattened, arrays kept as JSON text). */
@@ -11,7 +19,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "sink/jsonl.h"
 #include "sink/sink.h"
@@ -31,7 +38,9 @@ enum col_kind {
 	COL_TIME_US, /* the same string as microseconds since the epoch */
 	COL_ADDR,    /* IPv4/IPv6 address: TEXT in SQLite, inet in PostgreSQL */
 	COL_BOOL,    /* JSON boolean, false when absent */
-	COL_JSON,    /* array or object, as compact JSON text (jsonb in PostgreSQL) */
+	COL_JSON,    /* any JSON value as compact JSON text, as jansson's JSON_COMPACT
+		      * writes it (jsonb in PostgreSQL); the keys of an object inside
+		      * are kept in their order, repeated ones included */
 };
 
 struct row_col {
@@ -77,25 +86,31 @@ struct row_val {
 	size_t len;
 };
 
+/* Containers nested deeper than this are refused (records have 3 levels). */
+#define ROWS_JSON_MAX_DEPTH 32
+
 /* Per-sink state of the conversion: buffers reused for every record, so a
- * row costs no allocation beyond jansson's own. */
+ * row costs no allocation (but for a JSON line longer than JSONL_LINE_MAX
+ * with escaped strings, whose decoded text gets a buffer of its own). */
 struct rows_parser {
-	json_t *root;                       /* the record being converted */
 	struct row_val vals[ROWS_MAX_COLS]; /* its row, in the table's order */
 	size_t scratch_used;
 	char scratch[JSONL_LINE_MAX];       /* JSON columns, scalars as text */
 	char line[JSONL_LINE_MAX];          /* jsonl_format() of a record without json */
+	size_t text_used;
+	char *text_heap;                    /* decoded strings of a long line */
+	char text[JSONL_LINE_MAX];          /* decoded strings that had escapes */
 };
 
 /* Converts item into p->vals (the columns of *table, in order). 0 on
  * success; -1 with the reason in err for a record that can never become a
  * row (unknown type, JSON that does not parse, not an object). The values
- * point into p and p->root: valid until the next rows_parse() or
- * rows_release(). */
+ * point into p and into item->json: valid while item->json is and until
+ * the next rows_parse() or rows_release(). */
 int rows_parse(struct rows_parser *p, const struct sink_item *item,
 	       const struct row_table **table, char *err, size_t errlen);
 
-/* Drops the last record's JSON. */
+/* Drops what the last record holds (values, a long line's buffer). */
 void rows_release(struct rows_parser *p);
 
 /* 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in microseconds. */

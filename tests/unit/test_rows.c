@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "config.h"
+#include "read.h"
+#include "rows_ref.h"
 #include "sink/rows.h"
 #include "sink/sink.h"
 
@@ -312,6 +315,474 @@ static void test_other_rows(void)
 	CHECK(rows_parse(&parser, &it, &t, err, sizeof(err)) == -1, "not an object");
 	it.json = NULL;
 	CHECK(rows_parse(&parser, &it, &t, err, sizeof(err)) == -1, "neither rec nor json");
+	rows_release(&parser);
+}
+
+/* ---- the JSON scanner against jansson ---- */
+
+static struct rows_ref ref;
+
+/* Parses json (len bytes) as a record of type type, identity as the
+ * reference gives it. */
+static int parse_json(enum record_type type, const char *json, size_t len,
+		      const struct row_table **t)
+{
+	struct sink_item it = { .type = type, .seq = 2, .run = 1, .host = "h", .json = json,
+				.json_len = len };
+
+	return rows_parse(&parser, &it, t, err, sizeof(err));
+}
+
+/* rows_parse and jansson take or refuse json alike, with the same values. */
+static void check_like_jansson(enum record_type type, const char *json, size_t len,
+			       const char *what)
+{
+	const struct row_table *t = NULL, *rt = NULL;
+	char why[600];
+	int got = parse_json(type, json, len, &t);
+	int want = rows_ref_parse(&ref, type, json, len, &rt);
+
+	CHECK(got == want, "%s: rows_parse %d (%s), jansson %d", what, got, got ? err : "", want);
+	if (got == 0 && want == 0)
+		CHECK(rows_ref_same(t, parser.vals, ref.vals, 0,
+				    rows_ref_has_duplicates(json, len), why, sizeof(why)),
+		      "%s: %s", what, why);
+	rows_ref_release(&ref);
+}
+
+#define REFUSED NULL
+#define S(lit) lit, sizeof(lit) - 1
+
+static void test_tricky_json(void)
+{
+	/* col NULL: refused. like: 1 when jansson does the same. */
+	static const struct {
+		enum record_type type;
+		const char *json;
+		size_t len;
+		const char *col, *want;
+		int like;
+	} cases[] = {
+		/* Escapes and UTF-8. */
+		{ REC_FLOW, S("{\"ifname\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"}"), "ifname",
+		  "a\"b\\c/d\b\f\n\r\t", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\u0041\\u00e9\\u20AC\\u007f\"}"), "ifname",
+		  "A\xc3\xa9\xe2\x82\xac\x7f", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud83d\\ude00 \\uDBFF\\uDFFF\"}"), "ifname",
+		  "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}"), "ifname",
+		  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\"}"), "ifname", "", 1 },
+		{ REC_FLOW, S("{\"\\u0069fname\":\"k\"}"), "ifname", "k", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"rtt\\u005fsyn_us\":3}}"), "rtt_syn_us", "3", 1 },
+		{ REC_FLOW, S("{\"ifname\\u00e9\":\"k\"}"), "ifname", "NULL", 1 },
+		{ REC_FLOW, S("{\"src_ip\":\"10.0.0.\\u0031\"}"), "src_ip", "10.0.0.1", 1 },
+		{ REC_FLOW, S("{\"start\":\"2016-08-02T02:19:37\\u005a\"}"), "start_us",
+		  "1470104377000000", 1 },
+		{ REC_FLOW, S("{\"start\":\"2016-08-02T02:19:37\\u005a\"}"), "start_ts",
+		  "2016-08-02T02:19:37Z", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\x\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\U0041\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\u12\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\u12G4\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\u0000\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"if\\u0000name\":1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud800\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\udc00\\ud800\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud800\\u0041\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud800\\n\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud800\\ud800\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\\ud800\"} "), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"tab\there\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\x1f\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"a\0b\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\x7f\"}"), "ifname", "\x7f", 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xff\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\x80\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xc0\x80\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xe0\x80\x80\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xed\xa0\x80\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xf4\x90\x80\x80\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xe2\x82\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":\"\xe2\x82"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":\"\xff\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1}\xc3\xa9"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("\xef\xbb\xbf{}"), REFUSED, NULL, 1 },
+		/* Numbers. */
+		{ REC_FLOW, S("{\"flow_id\":-0}"), "flow_id", "0", 1 },
+		{ REC_FLOW, S("{\"flow_id\":9223372036854775807}"), "flow_id",
+		  "9223372036854775807", 1 },
+		{ REC_FLOW, S("{\"flow_id\":-9223372036854775808}"), "flow_id",
+		  "-9223372036854775808", 1 },
+		{ REC_FLOW, S("{\"flow_id\":9223372036854775808}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"flow_id\":-9223372036854775809}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":[18446744073709551616]}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":100000000000000000000000000000}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"flow_id\":1e3}"), "flow_id", "NULL", 1 },
+		{ REC_FLOW, S("{\"flow_id\":1.0}"), "flow_id", "NULL", 1 },
+		{ REC_FLOW, S("{\"ifname\":-0}"), "ifname", "0", 1 },
+		{ REC_FLOW, S("{\"ifname\":-12}"), "ifname", "-12", 1 },
+		{ REC_FLOW, S("{\"ifname\":1e3}"), "ifname", "1000.0", 1 },
+		{ REC_FLOW, S("{\"ifname\":1E+2}"), "ifname", "100.0", 1 },
+		{ REC_FLOW, S("{\"ifname\":-0.0}"), "ifname", "-0.0", 1 },
+		{ REC_FLOW, S("{\"ifname\":0.1}"), "ifname", "0.10000000000000001", 1 },
+		{ REC_FLOW, S("{\"ifname\":2.5E-3}"), "ifname", "0.0025000000000000001", 1 },
+		{ REC_FLOW, S("{\"ifname\":1e-7}"), "ifname", "9.9999999999999995e-8", 1 },
+		{ REC_FLOW, S("{\"ifname\":1e21}"), "ifname", "1e21", 1 },
+		{ REC_FLOW, S("{\"ifname\":1.5e308}"), "ifname", "1.5e308", 1 },
+		{ REC_FLOW, S("{\"ifname\":1e-400}"), "ifname", "0.0", 1 },
+		{ REC_FLOW, S("{\"ifname\":123456789012345678901234567890.0}"), "ifname",
+		  "1.2345678901234568e29", 1 },
+		{ REC_FLOW, S("{\"ifname\":1.8e308}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"ifname\":-1e400}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":01}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":-01}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1.}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":.5}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":+1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":-}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1e}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1e+}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":0x10}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":NaN}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":Infinity}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1"), REFUSED, NULL, 1 },
+		/* Literals. */
+		{ REC_FLOW, S("{\"flow_id\":true}"), "flow_id", "1", 1 },
+		{ REC_FLOW, S("{\"flow_id\":false}"), "flow_id", "0", 1 },
+		{ REC_FLOW, S("{\"ifname\":false}"), "ifname", "false", 1 },
+		{ REC_FLOW, S("{\"ifname\":null}"), "ifname", "NULL", 1 },
+		{ REC_FLOW, S("{\"shed\":true}"), "shed", "true", 1 },
+		{ REC_FLOW, S("{\"shed\":1}"), "shed", "false", 1 },
+		{ REC_FLOW, S("{\"shed\":\"true\"}"), "shed", "false", 1 },
+		{ REC_FLOW, S("{\"x\":tru}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":truex}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":True}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":nul}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":null1}"), REFUSED, NULL, 1 },
+		/* Whitespace and structure. */
+		{ REC_FLOW, S(" \t\r\n{ \"flow_id\" :\n5 , \"tcp\" : {\t\"rtt_syn_us\" : 7 } }\r\n "),
+		  "rtt_syn_us", "7", 1 },
+		{ REC_FLOW, S("{}"), "flow_id", "NULL", 1 },
+		{ REC_FLOW, S("{\"x\":1}\x0b"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1}\f"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1} x"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1}{}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1}}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1}\0"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S(""), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("  "), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("[]"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("[{}]"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("\"x\""), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("12"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("null"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\"}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\" 1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1,}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{,}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":1 \"y\":2}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{'x':1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{x:1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{1:1}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":[1,2}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":[1 2]}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":[1,]}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":[,1]}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":{\"y\":1]}"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":\"abc"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":\"abc\\"), REFUSED, NULL, 1 },
+		{ REC_FLOW, S("{\"x\":\"abc\\\""), REFUSED, NULL, 1 },
+		/* Keys given twice: the last value counts, a parent's last object. */
+		{ REC_FLOW, S("{\"flow_id\":1,\"flow_id\":2}"), "flow_id", "2", 1 },
+		{ REC_FLOW, S("{\"flow_id\":1,\"flow_id\":null}"), "flow_id", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"rtt_syn_us\":1},\"tcp\":{\"rtt_ack_us\":2}}"),
+		  "rtt_syn_us", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"rtt_syn_us\":1},\"tcp\":{\"rtt_ack_us\":2}}"),
+		  "rtt_ack_us", "2", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"rtt_syn_us\":1},\"tcp\":3}"), "rtt_syn_us", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"rtt_syn_us\":1,\"rtt_syn_us\":4}}"), "rtt_syn_us", "4", 1 },
+		{ REC_SSH, S("{\"client\":{\"software\":\"a\"},\"server\":{\"software\":\"b\"}}"),
+		  "server_software", "b", 1 },
+		{ REC_SSH, S("{\"client\":{\"software\":\"a\"},\"server\":{\"software\":\"b\"}}"),
+		  "client_software", "a", 1 },
+		{ REC_SSH, S("{\"client\":{\"software\":\"a\"},\"client\":[]}"), "client_software",
+		  "NULL", 1 },
+		/* Nested keys only where the columns say. */
+		{ REC_FLOW, S("{\"rtt_syn_us\":5}"), "rtt_syn_us", "NULL", 1 },
+		{ REC_FLOW, S("{\"x\":{\"tcp\":{\"rtt_syn_us\":1}}}"), "rtt_syn_us", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"x\":{\"rtt_syn_us\":1}}}"), "rtt_syn_us", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":{\"flow_id\":1}}"), "flow_id", "NULL", 1 },
+		{ REC_FLOW, S("{\"tcp\":[{\"rtt_syn_us\":1}]}"), "rtt_syn_us", "NULL", 1 },
+		{ REC_SSH, S("{\"client\":{\"proto\":\"2.0\",\"client\":{\"proto\":\"1\"}}}"),
+		  "client_proto", "2.0", 1 },
+		/* JSON columns: compact, as jansson writes them. */
+		{ REC_DNS, S("{\"answers\":[[1,[2,[]]],{},{\"a\":[{\"b\":null}]},true,false]}"),
+		  "answers", "[[1,[2,[]]],{},{\"a\":[{\"b\":null}]},true,false]", 1 },
+		{ REC_DNS, S("{\"answers\" : [ 1 , { \"a\" : \"b\" } ,\n[ ] ]\t}"), "answers",
+		  "[1,{\"a\":\"b\"},[]]", 1 },
+		{ REC_DNS, S("{\"answers\":[\"\\u00e9\\/\\u001f\\u001F\\n\\\"\\\\\\ud83d\\ude00\"]}"),
+		  "answers", "[\"\xc3\xa9/\\u001F\\u001F\\n\\\"\\\\\xf0\x9f\x98\x80\"]", 1 },
+		{ REC_DNS, S("{\"answers\":[\"\x7f\\u007f\"]}"), "answers", "[\"\x7f\x7f\"]", 1 },
+		{ REC_DNS, S("{\"answers\":[1.50,-0,-0.0,1e3,12]}"), "answers",
+		  "[1.5,0,-0.0,1000.0,12]", 1 },
+		{ REC_DNS, S("{\"answers\":{\"\\u0061\":1}}"), "answers", "{\"a\":1}", 1 },
+		{ REC_DNS, S("{\"answers\":\"x\\ty\"}"), "answers", "\"x\\ty\"", 1 },
+		{ REC_DNS, S("{\"answers\":-7}"), "answers", "-7", 1 },
+		{ REC_DNS, S("{\"answers\":2.0}"), "answers", "2.0", 1 },
+		{ REC_DNS, S("{\"answers\":false}"), "answers", "false", 1 },
+		{ REC_DNS, S("{\"answers\":null}"), "answers", "NULL", 1 },
+		{ REC_DNS, S("{\"answers\":[]}"), "answers", "[]", 1 },
+		/* jansson merges repeated keys inside a JSON column, we keep them. */
+		{ REC_DNS, S("{\"answers\":[{\"a\":1,\"b\":2,\"a\":3}]}"), "answers",
+		  "[{\"a\":1,\"b\":2,\"a\":3}]", 0 },
+	};
+	const struct row_table *t;
+	char what[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r;
+
+		snprintf(what, sizeof(what), "case %zu %.60s", i, cases[i].json);
+		t = NULL;
+		r = parse_json(cases[i].type, cases[i].json, cases[i].len, &t);
+		if (!cases[i].col) {
+			CHECK(r == -1, "%s: refused", what);
+			CHECK(r == 0 || strstr(err, "not a JSON object"), "%s: message %s", what, err);
+		} else {
+			CHECK(r == 0, "%s: taken: %s", what, err);
+			if (r == 0)
+				CHECK_STR(val(t, cases[i].col), cases[i].want, what);
+		}
+		if (cases[i].like)
+			check_like_jansson(cases[i].type, cases[i].json, cases[i].len, what);
+	}
+
+	/* Nesting: up to ROWS_JSON_MAX_DEPTH containers (jansson takes 2048). */
+	for (int depth = ROWS_JSON_MAX_DEPTH - 1; depth <= ROWS_JSON_MAX_DEPTH + 1; depth++) {
+		char deep[256] = "{\"answers\":";
+		size_t n = strlen(deep);
+
+		for (int d = 1; d < depth; d++)
+			deep[n++] = '[';
+		for (int d = 1; d < depth; d++)
+			deep[n++] = ']';
+		deep[n++] = '}';
+		snprintf(what, sizeof(what), "depth %d", depth);
+		CHECK((parse_json(REC_DNS, deep, n, &t) == 0) == (depth <= ROWS_JSON_MAX_DEPTH),
+		      "%s: %s", what, err);
+		if (depth <= ROWS_JSON_MAX_DEPTH)
+			check_like_jansson(REC_DNS, deep, n, what);
+	}
+	rows_release(&parser);
+}
+
+/* A line longer than JSONL_LINE_MAX, as another producer may send: escaped
+ * strings are decoded into a buffer of its size; a JSON column longer than
+ * the scratch buffer is NULL (as with jansson). */
+static void test_long_line(void)
+{
+	size_t cap = 3 * JSONL_LINE_MAX, n = 0;
+	char *line = malloc(cap);
+	const struct row_table *t = NULL;
+
+	if (!line) {
+		CHECK(0, "malloc");
+		return;
+	}
+	n += (size_t)sprintf(line + n, "{\"qname\":\"");
+	for (int i = 0; i < 8000; i++)
+		n += (size_t)sprintf(line + n, "a\\n\\u00e9");
+	n += (size_t)sprintf(line + n, "\",\"transport\":\"t\\u0063p\",\"answers\":[");
+	for (int i = 0; i < 7000; i++)
+		n += (size_t)sprintf(line + n, "%s\"0123456789\"", i ? "," : "");
+	n += (size_t)sprintf(line + n, "]}");
+	CHECK(n > JSONL_LINE_MAX && n < cap, "long line: %zu bytes", n);
+	CHECK(parse_json(REC_DNS, line, n, &t) == 0, "long line: %s", err);
+	if (t) {
+		const struct row_val *q = &parser.vals[7];
+
+		CHECK(!strcmp(t->cols[7].name, "qname") && q->type == VAL_TEXT &&
+		      q->len == 8000 * 4 && !memcmp(q->s, "a\n\xc3\xa9", 4) &&
+		      !memcmp(q->s + q->len - 4, "a\n\xc3\xa9", 4), "long qname decoded");
+		CHECK_STR(val(t, "transport"), "tcp", "transport after the long string");
+		CHECK_STR(val(t, "answers"), "NULL", "answers longer than the scratch buffer");
+	}
+	check_like_jansson(REC_DNS, line, n, "long line");
+	rows_release(&parser);
+	free(line);
+}
+
+/* Every string of a JSON line written with \u escapes only (surrogate
+ * pairs past U+FFFF), upper and lower case hex in turn. */
+static size_t all_escaped(char *out, const char *in, size_t len)
+{
+	size_t n = 0;
+	int in_str = 0, upper = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		uint32_t cp;
+		size_t k;
+
+		if (!in_str || c == '"' || c == '\\') {
+			if (c == '"')
+				in_str = !in_str;
+			out[n++] = (char)c;
+			if (in_str && c == '\\') {
+				size_t k = in[i + 1] == 'u' ? 5 : 1;
+
+				memcpy(out + n, in + i + 1, k);
+				n += k;
+				i += k;
+			}
+			continue;
+		}
+		k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		cp = k == 1 ? c : c & (0x7f >> k);
+		for (size_t j = 1; j < k; j++)
+			cp = cp << 6 | ((unsigned char)in[i + j] & 0x3f);
+		i += k - 1;
+		upper = !upper;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			n += (size_t)sprintf(out + n, upper ? "\\u%04X\\u%04X" : "\\u%04x\\u%04x",
+					     0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+		} else {
+			n += (size_t)sprintf(out + n, upper ? "\\u%04X" : "\\u%04x", cp);
+		}
+	}
+	return n;
+}
+
+/* The line with whitespace around every token. */
+static size_t spaced(char *out, const char *in, size_t len)
+{
+	static const char ws[] = " \t\r\n";
+	size_t n = 0;
+	int in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (in_str) {
+			out[n++] = c;
+			if (c == '\\')
+				out[n++] = in[++i];
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c && strchr("{}[],:", c))
+			out[n++] = ws[i % 4];
+		out[n++] = c;
+		if (c && strchr("{}[],:", c))
+			out[n++] = ws[(i + 1) % 4];
+		in_str = c == '"';
+	}
+	return n;
+}
+
+static enum record_type type_of(const char *line)
+{
+	static const struct {
+		const char *prefix;
+		enum record_type type;
+	} names[] = {
+		{ "{\"type\":\"flow\"", REC_FLOW }, { "{\"type\":\"dns\"", REC_DNS },
+		{ "{\"type\":\"tls\"", REC_TLS },   { "{\"type\":\"http\"", REC_HTTP },
+		{ "{\"type\":\"quic\"", REC_QUIC }, { "{\"type\":\"ssh\"", REC_SSH },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strncmp(line, names[i].prefix, strlen(names[i].prefix)))
+			return names[i].type;
+	return (enum record_type)0;
+}
+
+/* Every record of some shared captures (all record types, escapes from
+ * odd names and URIs): the row from its JSON line is the one jansson gave,
+ * and stays the same with every string \u-escaped or tokens spaced out. */
+static void test_captures(void)
+{
+	static const char *const captures[] = {
+		"../shared/pcap/ndpi-1kxun.pcap",
+		"../shared/pcap/zeek-tls-tls1.2.pcap",
+		"../shared/pcap/zeek-tcp-ssh-dups.pcap",
+		"../shared/pcap/cesnet-quic_initial-sample.pcap",
+		"../shared/pcap/cesnet-tls.pcap",
+		"../shared/pcap/cesnet-dns.pcap",
+		"../shared/pcap/ndpi-fuzz-2006-06-26-2594.pcap",
+		"../shared/pcap/ndpi-dns-invalid-chars.pcap",
+		"../shared/pcap/zeek-dce-rpc-mapi.pcap",
+		"../shared/pcap/zeek-mixed-vlan-mpls.pcap",
+		"../shared/pcap/bench/ppp-many-protocols.pcap",
+	};
+	size_t per_type[8] = { 0 }, lines = 0, same = 0, mutated_same = 0;
+	static char buf[JSONL_LINE_MAX], mut[12 * JSONL_LINE_MAX];
+
+	for (size_t c = 0; c < sizeof(captures) / sizeof(captures[0]); c++) {
+		char path[] = "/tmp/xdpi-test-rows-cap.XXXXXX", uri[64];
+		struct xdpi_config cfg;
+		int fd = mkstemp(path);
+		FILE *f;
+
+		if (fd < 0) {
+			CHECK(0, "mkstemp");
+			return;
+		}
+		close(fd);
+		config_defaults(&cfg);
+		cfg.quiet = 1;
+		cfg.read_path = captures[c];
+		snprintf(uri, sizeof(uri), "jsonl:%s", path);
+		cfg.outs[0] = uri;
+		cfg.nouts = 1;
+		CHECK(cmd_read(&cfg, NULL) == 0, "read %s", captures[c]);
+		f = fopen(path, "r");
+		while (f && fgets(buf, sizeof(buf), f)) {
+			size_t len = strlen(buf);
+			enum record_type type = type_of(buf);
+			const struct row_table *t = NULL, *rt = NULL;
+			char why[600];
+			int ok;
+
+			lines++;
+			per_type[type]++;
+			if (rows_ref_parse(&ref, type, buf, len, &rt)) {
+				CHECK(0, "%s: jansson refuses %.80s", captures[c], buf);
+				continue;
+			}
+			ok = parse_json(type, buf, len, &t) == 0 && t == rt &&
+			     rows_ref_same(t, parser.vals, ref.vals, 0, 0, why, sizeof(why));
+			same += ok;
+			if (!ok)
+				CHECK(0, "%s: %s: %.300s", captures[c], err[0] ? err : why, buf);
+			for (int m = 0; m < 2; m++) {
+				size_t n = m ? spaced(mut, buf, len) : all_escaped(mut, buf, len);
+
+				ok = parse_json(type, mut, n, &t) == 0 && t == rt &&
+				     rows_ref_same(t, parser.vals, ref.vals, 0, 0, why, sizeof(why));
+				mutated_same += ok;
+				if (!ok)
+					CHECK(0, "%s: %s: %.300s", m ? "spaced" : "escaped", why, mut);
+			}
+			rows_ref_release(&ref);
+		}
+		if (f)
+			fclose(f);
+		unlink(path);
+	}
+	printf("captures: %zu records (flow %zu, dns %zu, tls %zu, http %zu, quic %zu, ssh %zu), "
+	       "%zu rows as jansson gave them, %zu of %zu rewritten lines too\n", lines,
+	       per_type[REC_FLOW], per_type[REC_DNS], per_type[REC_TLS], per_type[REC_HTTP],
+	       per_type[REC_QUIC], per_type[REC_SSH], same, mutated_same, 2 * lines);
+	CHECK(lines > 500 && same == lines && mutated_same == 2 * lines,
+	      "every record's row as jansson gave it");
+	for (int ty = REC_FLOW; ty <= REC_SSH; ty++)
+		CHECK(per_type[ty] > 0, "records of type %d", ty);
 	rows_release(&parser);
 }
 
@@ -646,6 +1117,9 @@ int main(void)
 	make_records();
 	test_flow_row();
 	test_other_rows();
+	test_tricky_json();
+	test_long_line();
+	test_captures();
 	test_schema_text();
 	test_sqlite();
 	if (pg && *pg)
