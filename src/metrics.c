@@ -97,6 +97,15 @@ void metrics_publish(struct output *o, const struct metrics_src *s)
 	    "Records produced, all types (before any output queue)", 1, (double)s->records);
 	if (s->es)
 		add_engine(m, &n, s->es);
+	if (s->sock) {
+		add(m, &n, "xdpi_socket_packets_total",
+		    "Packets the socket filter passed to the AF_PACKET ring (drops included)", 1,
+		    (double)s->sock->packets);
+		add(m, &n, "xdpi_socket_drops_total", "Packets lost: the AF_PACKET ring was full", 1,
+		    (double)s->sock->drops);
+		add(m, &n, "xdpi_socket_freezes_total", "Times every block of the ring was full", 1,
+		    (double)s->sock->freezes);
+	}
 	if (s->eng)
 		n += engine_metrics(s->eng, m + n, METRICS_MAX - n);
 	output_publish_metrics(o, m, n);

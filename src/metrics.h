@@ -10,6 +10,7 @@ struct engine;
 struct ingest_stats;
 struct flowtrack_stats;
 struct engine_stats;
+struct socket_stats;
 
 struct metrics_src {
 	const uint64_t *counters;          /* XDPI_C__MAX */
@@ -19,6 +20,7 @@ struct metrics_src {
 	struct engine *eng;                /* for queue depths and threads, or NULL */
 	uint64_t flows_open, flows_max;    /* flow table occupancy */
 	uint64_t records;
+	const struct socket_stats *sock;   /* run --hook socket, or NULL */
 };
 
 void metrics_publish(struct output *o, const struct metrics_src *s);

@@ -14,6 +14,7 @@
 #include "flowtrack.h"
 #include "ingest.h"
 #include "loader.h"
+#include "metrics.h"
 #include "output.h"
 #include "sockhook.h"
 #include "signals.h"
@@ -114,6 +115,18 @@ static void publish(const struct sockrun *s, const char *dir)
 		rename(tmp, path);
 }
 
+/* The metrics of prom: outputs, once per poll. */
+static void publish_metrics(struct sockrun *s, const struct socket_stats *sock)
+{
+	struct metrics_src ms = {
+		.counters = s->up.counters, .in = &s->ingest.st, .ft = flowtrack_stats(s->ft),
+		.flows_open = flowtrack_open(s->ft), .flows_max = s->cfg->max_flows,
+		.records = flowtrack_records(s->ft), .sock = sock,
+	};
+
+	metrics_publish(s->out, &ms);
+}
+
 static void summary(const struct sockrun *s, FILE *f)
 {
 	stats_print(f, s->up.counters, &s->ingest.st, flowtrack_stats(s->ft),
@@ -146,8 +159,8 @@ static int loop(struct sockrun *s, const char *state_dir)
 			if (flowtrack_tick(s->ft, now))
 				fprintf(stderr, "xdpi: expiring flows failed\n");
 			next_tick = now + cfg->poll_ns;
+			publish_metrics(s, sockhook_stats(s->hook));
 			output_flush(s->out);
-			sockhook_stats(s->hook);
 			publish(s, state_dir);
 		}
 		if (now >= next_stats || stats_requested) {

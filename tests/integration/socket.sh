@@ -451,10 +451,11 @@ setup() {
 	[ "$(id -u)" -eq 0 ] || die "setup: needs root"
 	[ -x "$XDPI" ] || die "setup: $XDPI missing (run make)"
 	[ -f "$REJECT_OBJ" ] || die "setup: $REJECT_OBJ missing (run make tests-build)"
-	need_tools ip ethtool tcpdump python3 ping timeout nsenter bpftool
+	need_tools ip ethtool tcpdump python3 ping timeout nsenter bpftool curl promtool
 	TMP=$(mktemp -d /tmp/xdpi-sock.XXXXXX) || die "setup: mktemp"
 	write_helper
 	make_veth_pair
+	loopbacks_up # /metrics is scraped on A's loopback
 	setup_end "$NSA" "$IFA" "$A4" "$A6"
 	setup_end "$NSB" "$IFB" "$B4" "$B6"
 	MAC_A=$(ip netns exec "$NSA" cat "/sys/class/net/$IFA/address")
@@ -559,7 +560,7 @@ tcp_exchange() { # NAME SPORT DPORT UP DOWN
 # ---- scenario 1: everything, against what was sent and tcpdump -----------
 
 scenario_main() {
-	local s=main tcpdump_pid srv out
+	local s=main tcpdump_pid srv out pk dr
 	echo "-- xdpi run -i $IFA --hook socket --snippet-bytes $SNIP"
 	# The reference capture runs on the same interface from before xdpi
 	# starts to after the traffic: it sees every packet of the test's flows.
@@ -567,7 +568,8 @@ scenario_main() {
 		-Z root -w "$TMP/ref.pcap"
 	tcpdump_pid=$BG
 	wait_line "$TMP/tcpdump.err" "listening on" 10 "$tcpdump_pid" || die "$s: tcpdump did not start"
-	start_xdpi $s --snippet-bytes "$SNIP" --idle-timeout 60s || die "$s: xdpi did not start"
+	start_xdpi $s --snippet-bytes "$SNIP" --idle-timeout 60s --out "prom:127.0.0.1:19465" ||
+		die "$s: xdpi did not start"
 	pass "$s: $(grep -m1 watching "$TMP/$s.err")"
 	if bpftool prog show id "$PROG_ID" 2>/dev/null | grep -q socket_filter; then
 		pass "$s: program $PROG_ID is a socket filter"
@@ -636,6 +638,22 @@ scenario_main() {
 		pass "$s: reference capture complete: $(grep -m1 'packets captured' "$TMP/tcpdump.err")" ||
 		fail "$s: reference capture lost packets: $(tr '\n' ' ' <"$TMP/tcpdump.err")"
 	check_no_drops "$s"
+	# /metrics of the socket hook: its ring's counters, valid exposition.
+	sleep 1.2 # one poll: the metrics are published once a second
+	in_a curl -s -m 5 http://127.0.0.1:19465/metrics >"$TMP/$s.metrics" ||
+		fail "$s: no /metrics"
+	if promtool check metrics <"$TMP/$s.metrics" >"$TMP/promtool.out" 2>&1; then
+		pass "$s: /metrics passes promtool ($(wc -l <"$TMP/$s.metrics") lines)"
+	else
+		fail "$s: promtool: $(head -n 3 "$TMP/promtool.out")"
+	fi
+	pk=$(awk '$1 == "xdpi_socket_packets_total" { print $2 }' "$TMP/$s.metrics")
+	dr=$(awk '$1 == "xdpi_socket_drops_total" { print $2 }' "$TMP/$s.metrics")
+	if [ "${pk:-0}" -gt 0 ] 2>/dev/null && [ "$dr" = 0 ]; then
+		pass "$s: /metrics: xdpi_socket_packets_total $pk, xdpi_socket_drops_total $dr"
+	else
+		fail "$s: /metrics: xdpi_socket_packets_total '$pk', xdpi_socket_drops_total '$dr'"
+	fi
 	stop_xdpi $s INT
 
 	in_a timeout 60 python3 "$TMP/sock.py" check "$TMP/$s.jsonl" "$TMP/$s.stats.json" \
