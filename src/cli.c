@@ -46,7 +46,7 @@ static const char common_help[] =
 	"                             ipfix:udp://HOST:PORT  IPFIX biflows (also tcp://; options\n"
 	"                                                    ?dns=1&domain=N&refresh=S)\n"
 	"                             prom:[ADDR]:PORT       Prometheus /metrics listener\n"
-	"                             nats://HOST:PORT[,HOST:PORT...]\n"
+	"                             nats://[USER:PASSWORD@]HOST:PORT[,...]\n"
 	"                                                    NATS JetStream (xdpi collect\n"
 	"                                                    takes them into a database)\n"
 	"  -w, --write FILE         the same as --out jsonl:FILE\n"

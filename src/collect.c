@@ -18,6 +18,7 @@
 #include "signals.h"
 #include "sink/nats.h"
 #include "sink/sink.h"
+#include "sink/runner.h"
 #include "util.h"
 
 /* Weak until every sink is in the tree: a missing one is reported. */
@@ -114,13 +115,17 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		fprintf(stderr, "xdpi collect: nats: disconnected; reconnecting\n");
 }
 
+/* The store and the servers as messages show them: no passwords. */
+static char out_shown[512], from_shown[512];
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
-	char url[256] = "";
+	char url[256] = "", shown[256];
 
 	(void)closure;
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
-	fprintf(stderr, "xdpi collect: nats: reconnected to %s\n", url);
+	runner_redact_uri(shown, sizeof(shown), url);
+	fprintf(stderr, "xdpi collect: nats: reconnected to %s\n", shown);
 }
 
 /* The store's ops and target from --out, as `--out` of run/read takes them. */
@@ -313,10 +318,10 @@ static int nats_setup(struct collector *c, char *err, size_t errlen)
 	if (!c->nc) {
 		st = natsConnection_Connect(&c->nc, c->nopts);
 		if (st != NATS_OK) {
-			char what[160];
+			char what[600];
 
 			c->nc = NULL;
-			snprintf(what, sizeof(what), "nats: connecting to %s", c->o.from);
+			snprintf(what, sizeof(what), "nats: connecting to %s", from_shown);
 			nats_err(err, errlen, what, st);
 			return -1;
 		}
@@ -441,7 +446,7 @@ static void store_batch(struct collector *c, size_t n)
 	    c->store_ops->write(c->store, c->items, n, err, sizeof(err))) {
 		c->st.store_failures++;
 		fprintf(stderr, "xdpi collect: store %s: %s; retrying in %" PRIu64 " ms\n",
-			c->o.out, err[0] ? err : "write failed", c->store_backoff);
+			out_shown, err[0] ? err : "write failed", c->store_backoff);
 		if (c->store_up && c->store_ops->disconnect)
 			c->store_ops->disconnect(c->store);
 		c->store_up = 0;
@@ -494,11 +499,12 @@ static int collect_loop(struct collector *c)
 		}
 		backoff = BACKOFF_MIN_MS;
 		if (!c->subscribed_once) {
-			char url[256] = "";
+			char url[256] = "", shown[256] = "";
 
-			natsConnection_GetConnectedUrl(c->nc, url, sizeof(url));
+			natsConnection_GetConnectedUrl(c->nc, shown, sizeof(shown));
+			runner_redact_uri(url, sizeof(url), shown);
 			fprintf(stderr, "xdpi collect: consuming stream %s as %s through %s into %s\n",
-				c->o.stream, c->o.durable, url, c->o.out);
+				c->o.stream, c->o.durable, url, out_shown);
 			c->subscribed_once = 1;
 			c->last_msg_ns = mono_ns();
 		}
@@ -594,6 +600,8 @@ int cmd_collect(int argc, char **argv)
 	}
 	if (c.store_ops->max_batch && (uint32_t)c.o.batch > c.store_ops->max_batch)
 		c.o.batch = (int)c.store_ops->max_batch;
+	runner_redact_uri(out_shown, sizeof(out_shown), c.o.out);
+	runner_redact_uri(from_shown, sizeof(from_shown), c.o.from);
 	if (nats_servers_parse(c.o.from, &c.servers, err, sizeof(err))) {
 		fprintf(stderr, "xdpi collect: --from: %s\n", err);
 		return 2;
@@ -615,14 +623,14 @@ int cmd_collect(int argc, char **argv)
 	natsOptions_SetReconnectedCB(c.nopts, on_reconnected, NULL);
 	c.store = c.store_ops->open(target, &c.env, err, sizeof(err));
 	if (!c.store) {
-		fprintf(stderr, "xdpi collect: --out %s: %s\n", c.o.out, err);
+		fprintf(stderr, "xdpi collect: --out %s: %s\n", out_shown, err);
 		collector_free(&c);
 		return 2;
 	}
 	install_signals();
 	err[0] = 0;
 	if (store_connect(&c, err, sizeof(err)))
-		fprintf(stderr, "xdpi collect: store %s not reachable (%s); retrying\n", c.o.out,
+		fprintf(stderr, "xdpi collect: store %s not reachable (%s); retrying\n", out_shown,
 			err);
 	rc = collect_loop(&c);
 	if (!c.o.quiet)

@@ -124,8 +124,8 @@ int nats_servers_parse(const char *target, struct nats_servers *out, char *err, 
 	if (!strncmp(p, "//", 2))
 		p += 2;
 	if (!*p) {
-		snprintf(err, errlen, "nats: no server in '%s': expected "
-			 "nats://HOST:PORT[,HOST:PORT...]", target);
+		snprintf(err, errlen, "nats: no server given: expected "
+			 "nats://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]");
 		return -1;
 	}
 	out->urls = calloc(NATS_MAX_SERVERS, sizeof(*out->urls));
@@ -135,20 +135,26 @@ int nats_servers_parse(const char *target, struct nats_servers *out, char *err, 
 	}
 	for (;;) {
 		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *why;
+		size_t len = end ? (size_t)(end - p) : strlen(p), hostlen;
+		const char *why, *at, *host;
 
 		/* Each entry may repeat the scheme: nats://a:1,nats://b:2. */
 		if (len >= 7 && !strncmp(p, "nats://", 7)) {
 			p += 7;
 			len -= 7;
 		}
-		why = server_problem(p, len);
+		/* USER:PASSWORD@ or TOKEN@ before the host: libnats takes them
+		 * from the URL. Messages never show them. */
+		at = memrchr(p, '@', len);
+		host = at ? at + 1 : p;
+		hostlen = len - (size_t)(host - p);
+		why = at == p ? "nothing before '@'" : server_problem(host, hostlen);
 		if (!why && out->n == NATS_MAX_SERVERS)
 			why = "more than 32 servers";
 		if (why) {
-			snprintf(err, errlen, "nats: bad server '%.*s' in '%s' (%s): expected "
-				 "nats://HOST:PORT[,HOST:PORT...]", (int)len, p, target, why);
+			snprintf(err, errlen, "nats: bad server '%s%.*s' (%s): expected "
+				 "nats://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]", at ? "***@" : "",
+				 (int)hostlen, host, why);
 			nats_servers_free(out);
 			return -1;
 		}
@@ -164,6 +170,27 @@ int nats_servers_parse(const char *target, struct nats_servers *out, char *err, 
 		p = end + 1;
 	}
 	return 0;
+}
+
+char *nats_servers_display(const struct nats_servers *s)
+{
+	size_t len = 1;
+	char *out, *w;
+
+	for (int i = 0; i < s->n; i++)
+		len += strlen(s->urls[i]) + 5;
+	out = malloc(len);
+	if (!out)
+		return NULL;
+	w = out;
+	for (int i = 0; i < s->n; i++) {
+		const char *hostport = s->urls[i] + 7; /* after "nats://" */
+		const char *at = strrchr(hostport, '@');
+
+		w += sprintf(w, "%s%s%s", i ? "," : "", at ? "***@" : "", at ? at + 1 : hostport);
+	}
+	*w = 0;
+	return out;
 }
 
 natsOptions *nats_client_options(const struct nats_servers *s, const char *name,
@@ -309,7 +336,7 @@ static void *nats_open(const char *target, const struct sink_env *env, char *err
 	pthread_mutex_init(&s->err_lock, NULL);
 	if (nats_servers_parse(target, &s->servers, err, errlen))
 		goto fail;
-	s->target = strdup(!strncmp(target, "//", 2) ? target + 2 : target);
+	s->target = nats_servers_display(&s->servers);
 	s->line = malloc(JSONL_LINE_MAX);
 	s->env_host = env && env->host ? env->host : "";
 	snprintf(s->client_name, sizeof(s->client_name), "xdpi-producer %s", s->env_host);

@@ -23,6 +23,9 @@ struct nats_servers {
 /* Parses "//HOST:PORT[,HOST:PORT...]" (the leading "//" optional); -1 with
  * a message in err on a bad list. */
 int nats_servers_parse(const char *target, struct nats_servers *out, char *err, size_t errlen);
+/* The servers as messages show them, "host:port,..." with credentials
+ * replaced by "***@"; malloc'ed, NULL without memory. */
+char *nats_servers_display(const struct nats_servers *s);
 void nats_servers_free(struct nats_servers *s);
 
 /* Client options: every server (fail over to another node), reconnect for

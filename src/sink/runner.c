@@ -122,28 +122,41 @@ int runner_check_uri(const char *uri, char *err, size_t errlen)
 	return -1;
 }
 
-/* The URI as messages show it: passwords replaced by "***" (libpq's
- * password=..., and user:password@ in URLs). */
-static void redact_uri(char *out, size_t len, const char *uri)
+/* The URI as messages show it: libpq's password=... and the user
+ * information of URLs (scheme://USER:PASSWORD@ or TOKEN@, in each entry of
+ * a comma-separated list) replaced by "***". */
+void runner_redact_uri(char *out, size_t len, const char *uri)
 {
-	const char *p = uri, *at = strchr(uri, '@'), *scheme = strstr(uri, "://");
+	const char *p = uri;
 	size_t n = 0;
 
 	while (*p && n + 1 < len) {
-		if (!strncmp(p, "password=", 9)) {
-			n += (size_t)snprintf(out + n, len - n, "password=***");
-			p += 9;
-			while (*p && *p != ' ')
-				p++;
-			continue;
-		}
-		/* user:password@host: the colon after the scheme, before '@' */
-		if (*p == ':' && scheme && at && p > scheme + 2 && p < at) {
-			n += (size_t)snprintf(out + n, len - n, ":***");
+		const char *end = p + strcspn(p, ","), *body = NULL, *at = NULL;
+
+		for (const char *q = p; q + 1 < end; q++)
+			if (q[0] == '/' && q[1] == '/') {
+				body = q + 2;
+				break;
+			}
+		if (body)
+			at = memchr(body, '@', (size_t)(end - body));
+		if (at) {
+			n += (size_t)snprintf(out + n, len - n, "%.*s***", (int)(body - p), p);
 			p = at;
-			continue;
 		}
-		out[n++] = *p++;
+		while (p < end && n + 1 < len) {
+			if (!strncmp(p, "password=", 9)) {
+				n += (size_t)snprintf(out + n, len - n, "password=***");
+				for (p += 9; p < end && *p != ' '; p++)
+					;
+				continue;
+			}
+			out[n++] = *p++;
+		}
+		if (*p == ',' && n + 1 < len)
+			out[n++] = *p++;
+		if (n >= len)
+			n = len - 1;
 	}
 	out[n < len ? n : len - 1] = 0;
 }
@@ -456,7 +469,7 @@ struct runner *runner_start_ops(const struct sink_ops *ops, const char *uri, con
 
 	if (!r)
 		return NULL;
-	redact_uri(r->uri, sizeof(r->uri), uri);
+	runner_redact_uri(r->uri, sizeof(r->uri), uri);
 	r->ops = ops;
 	r->spool_fd = -1;
 	r->env = *env;

@@ -52,6 +52,8 @@ void runner_publish(struct runner *r);
 int runner_stop(struct runner *r, struct runner_stats *final);
 void runner_stats(struct runner *r, struct runner_stats *st);
 const char *runner_uri(const struct runner *r);
+/* uri as messages may show it: passwords and tokens replaced by "***". */
+void runner_redact_uri(char *out, size_t len, const char *uri);
 /* True when the URI names a known scheme; err says why not. */
 int runner_check_uri(const char *uri, char *err, size_t errlen);
 

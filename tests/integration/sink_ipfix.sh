@@ -29,9 +29,6 @@ TCP_CAPTURE=bench/ppp-tls2.pcap
 RECONNECT_CAPTURE=bench/ppp-many-protocols.pcap
 
 TEST_NAME=sink_ipfix
-# The shared cleanup also empties namespaces by these names; none is made.
-NSA=xdpi-ipfix-none-a-$$
-NSB=xdpi-ipfix-none-b-$$
 # shellcheck source=lib/netns.sh
 . "$ROOT/tests/integration/lib/netns.sh"
 trap_cleanup

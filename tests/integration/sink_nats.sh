@@ -31,9 +31,6 @@ PAUSE=0.15          # between two runs of a producer, so that the series lasts
 KILL_AFTER=3        # P1's captures done when the node is killed
 IDLE_EXIT=2s        # the last collector exits once the consumer is empty this long
 
-# No namespaces here: names that cannot exist keep the library's cleanup idle.
-NSA=xdpi-nats-none-a-$$
-NSB=xdpi-nats-none-b-$$
 . "$(dirname "$0")/lib/netns.sh"
 TEST_NAME=sink_nats
 KEEP_TMP=${NATS_KEEP_TMP:-0}

@@ -16,9 +16,6 @@ set -u
 cd "$(dirname "$0")/../.."
 
 TEST_NAME=sink_postgres
-# No namespaces here: names that never exist, so the shared cleanup skips them.
-NSA=xdpi-none-a$$
-NSB=xdpi-none-b$$
 . tests/integration/lib/netns.sh
 . tests/integration/lib/pg.sh
 # xdpi and the checker connect over TCP, as a remote database is reached.

@@ -23,9 +23,6 @@ CAP=${PROM_CAPTURE:-$ROOT/../shared/pcap/ndpi-1kxun.pcap}
 TOP_SYNTH=20
 
 TEST_NAME=sink_prom
-# The shared cleanup also empties namespaces by these names; none is made.
-NSA=xdpi-prom-none-a-$$
-NSB=xdpi-prom-none-b-$$
 # shellcheck source=tests/integration/lib/netns.sh disable=SC2034 # its settings
 . "$ROOT/tests/integration/lib/netns.sh"
 trap_cleanup

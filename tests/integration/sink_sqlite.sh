@@ -13,9 +13,6 @@ set -u
 cd "$(dirname "$0")/../.."
 
 TEST_NAME=sink_sqlite
-# No namespaces here: names that never exist, so the shared cleanup skips them.
-NSA=xdpi-none-a$$
-NSB=xdpi-none-b$$
 . tests/integration/lib/netns.sh
 trap_cleanup
 

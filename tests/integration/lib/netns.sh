@@ -5,7 +5,8 @@
 #
 # The sourcing script sets:
 #   TEST_NAME  label of messages and of the closing "NAME: N passed, N failed"
-#   NSA NSB    namespace names, unique per run (e.g. ending in $$)
+#   NSA NSB    namespace names, unique per run (e.g. ending in $$); unset in
+#              a test that makes no namespaces
 #   IFA IFB    the veth ends, IFA in NSA and IFB in NSB
 #   TMP        work directory, once made (removed at exit unless KEEP_TMP=1)
 #   KEEP_TMP   1 keeps TMP
@@ -176,8 +177,8 @@ cleanup() {
 	done
 	# Children of killed wrappers (timeout -> python) still sit in our
 	# namespaces; nothing else can be in them.
-	for ns in "$NSA" "$NSB"; do
-		if [ -e "/run/netns/$ns" ]; then
+	for ns in "${NSA:-}" "${NSB:-}"; do
+		if [ -n "$ns" ] && [ -e "/run/netns/$ns" ]; then
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do
 				kill -KILL "$pid" 2>/dev/null
 			done
@@ -188,8 +189,8 @@ cleanup() {
 			sleep 0.05
 		done
 	done
-	for ns in "$NSA" "$NSB"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
+	for ns in "${NSA:-}" "${NSB:-}"; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ "$KEEP_TMP" = 1 ]; then
