@@ -240,8 +240,32 @@ static void test_down_at_exit(void)
 	CHECK_EQ(F.got, 0, "none delivered");
 }
 
+/* Messages show URIs without their secrets. */
+static void test_redact(void)
+{
+	static const char *const cases[][2] = {
+		{ "postgres:host=/x password=s3cret dbname=x", "postgres:host=/x password=*** dbname=x" },
+		{ "postgresql://bob:s3cret@h:5432/db", "postgresql://***@h:5432/db" },
+		{ "nats://u:p@a:1,nats://tok@b:2,c:3", "nats://***@a:1,nats://***@b:2,c:3" },
+		{ "nats://u:p@a:1,b:2", "nats://***@a:1,b:2" },
+		{ "ipfix:udp://192.0.2.1:4739", "ipfix:udp://192.0.2.1:4739" },
+		{ "jsonl:/tmp/a@b.jsonl", "jsonl:/tmp/a@b.jsonl" },
+		{ "sqlite:xdpi.db", "sqlite:xdpi.db" },
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		runner_redact_uri(out, sizeof(out), cases[i][0]);
+		CHECK(!strcmp(out, cases[i][1]), "%s shown as '%s', want '%s'", cases[i][0], out,
+		      cases[i][1]);
+	}
+	runner_redact_uri(out, 12, "postgresql://bob:s3cret@h:5432/db");
+	CHECK(strlen(out) == 11 && !strstr(out, "s3cret"), "cut short, still hidden: '%s'", out);
+}
+
 int main(void)
 {
+	test_redact();
 	test_outage_then_recovery();
 	test_flaky_writes();
 	test_spool_bound();
