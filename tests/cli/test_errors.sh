@@ -116,7 +116,7 @@ if grep -q hunter2 "$TMP/err"; then
 else
 	pass=$((pass + 1)); echo "PASS the password is hidden: $(head -n 1 "$TMP/err" | cut -c1-90)"
 fi
-expect 1 "bad server 'host' in '//host' \\(no :PORT\\)" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out nats://host
+expect 1 "bad server 'host' \\(no :PORT\\): expected nats://\\[USER" -- "$XDPI" read "$PCAPS/arkime-twovlan.pcap" --out nats://host
 expect 2 "are required; see xdpi collect --help" -- "$XDPI" collect
 expect 2 "collect: --from: nats: bad server 'h'" -- "$XDPI" collect --from nats://h --out "sqlite:$TMP/c.db"
 # --help explains each command and exits 0.
