@@ -46,6 +46,35 @@ void pin_remove(const char *ifname)
 	rmdir(PIN_ROOT); /* only if no other instance's pins are in it */
 }
 
+/* Whether pid is a running xdpi. A process killed with SIGKILL leaves its
+ * pins, and its pid may answer kill(0) for a while as a zombie nobody has
+ * reaped, or later as another program that got the number: neither owns
+ * the pins any more. */
+static int xdpi_running(pid_t pid)
+{
+	char path[64], buf[512], *open_paren, *close_paren;
+	size_t n;
+	FILE *f;
+
+	if (kill(pid, 0) && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 1; /* no /proc to ask: trust kill() */
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* "pid (comm) state ...": comm may hold spaces and parentheses */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren[1] != ' ')
+		return 1;
+	if (close_paren[2] == 'Z' || close_paren[2] == 'X')
+		return 0;
+	return !strncmp(open_paren + 1, "xdpi)", 5);
+}
+
 /* The pid of the instance that owns ifname's pins, if it still runs; else 0. */
 static pid_t live_owner(const char *ifname)
 {
@@ -59,7 +88,7 @@ static pid_t live_owner(const char *ifname)
 	if (fd < 0)
 		return 0;
 	if (!policy_get(fd, &pol) && pol.owner_pid && (pid_t)pol.owner_pid != getpid() &&
-	    (kill((pid_t)pol.owner_pid, 0) == 0 || errno == EPERM))
+	    xdpi_running((pid_t)pol.owner_pid))
 		pid = (pid_t)pol.owner_pid;
 	close(fd);
 	return pid;
