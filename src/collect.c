@@ -132,28 +132,11 @@ static void on_reconnected(natsConnection *nc, void *closure)
 static const struct sink_ops *find_store(const char *uri, const char **target,
 					 char *err, size_t errlen)
 {
-	const struct sink_ops *ops = NULL;
-	const char *name = NULL;
+	const struct sink_ops *ops = runner_find_sink(uri, target);
 
-	if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11)) {
-		*target = uri;
-		ops = &sink_postgres_ops;
-		name = "postgres";
-	} else if (!strncmp(uri, "postgres:", 9)) {
-		*target = uri + 9;
-		ops = &sink_postgres_ops;
-		name = "postgres";
-	} else if (!strncmp(uri, "sqlite:", 7)) {
-		*target = uri + 7;
-		ops = &sink_sqlite_ops;
-		name = "sqlite";
-	} else {
+	if (ops != &sink_sqlite_ops && ops != &sink_postgres_ops) {
 		snprintf(err, errlen, "--out '%s': not a store; expected sqlite:FILE or "
 			 "postgres:CONNINFO", uri);
-		return NULL;
-	}
-	if (!ops->write) {
-		snprintf(err, errlen, "--out '%s': this build has no %s output", uri, name);
 		return NULL;
 	}
 	return ops;

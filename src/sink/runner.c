@@ -67,13 +67,6 @@ struct runner {
 	atomic_int final_failed;
 };
 
-/* Weak until every sink is in the tree: a missing one is "unknown". */
-extern const struct sink_ops sink_sqlite_ops __attribute__((weak));
-extern const struct sink_ops sink_postgres_ops __attribute__((weak));
-extern const struct sink_ops sink_ipfix_ops __attribute__((weak));
-extern const struct sink_ops sink_prom_ops __attribute__((weak));
-extern const struct sink_ops sink_nats_ops __attribute__((weak));
-
 static const struct {
 	const char *scheme;
 	const struct sink_ops *ops;
@@ -91,7 +84,7 @@ static const struct {
 	"postgres:CONNINFO"
 
 /* Splits "scheme:target"; postgresql:// URIs go whole to the postgres sink. */
-static const struct sink_ops *find_sink(const char *uri, const char **target)
+const struct sink_ops *runner_find_sink(const char *uri, const char **target)
 {
 	const char *colon = strchr(uri, ':');
 
@@ -104,7 +97,7 @@ static const struct sink_ops *find_sink(const char *uri, const char **target)
 	for (size_t i = 0; i < sizeof(sinks) / sizeof(sinks[0]); i++) {
 		size_t n = strlen(sinks[i].scheme);
 
-		if ((size_t)(colon - uri) == n && !strncmp(uri, sinks[i].scheme, n) && sinks[i].ops) {
+		if ((size_t)(colon - uri) == n && !strncmp(uri, sinks[i].scheme, n)) {
 			*target = colon + 1;
 			return sinks[i].ops;
 		}
@@ -116,7 +109,7 @@ int runner_check_uri(const char *uri, char *err, size_t errlen)
 {
 	const char *target;
 
-	if (find_sink(uri, &target))
+	if (runner_find_sink(uri, &target))
 		return 0;
 	snprintf(err, errlen, "--out '%s': unknown output; expected one of %s", uri, KNOWN_SCHEMES);
 	return -1;
@@ -450,7 +443,7 @@ struct runner *runner_start(const char *uri, const struct sink_env *env,
 			    const struct runner_opts *o)
 {
 	const char *target;
-	const struct sink_ops *ops = find_sink(uri, &target);
+	const struct sink_ops *ops = runner_find_sink(uri, &target);
 	char err[512];
 
 	if (!ops) {

@@ -54,6 +54,9 @@ void runner_stats(struct runner *r, struct runner_stats *st);
 const char *runner_uri(const struct runner *r);
 /* uri as messages may show it: passwords and tokens replaced by "***". */
 void runner_redact_uri(char *out, size_t len, const char *uri);
+/* The sink a URI names and, in *target, the part after its scheme; NULL
+ * when the scheme is unknown. */
+const struct sink_ops *runner_find_sink(const char *uri, const char **target);
 /* True when the URI names a known scheme; err says why not. */
 int runner_check_uri(const char *uri, char *err, size_t errlen);
 
