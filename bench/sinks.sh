@@ -6,6 +6,8 @@
 # output has taken the last record (the process exits only then). Prints a
 # Markdown table. Usage: bash bench/sinks.sh [PACKETS] (default 1000000).
 set -u
+# Loopback traffic stays in a namespace of the bench's own.
+source "$(dirname "$0")/../tests/integration/lib/ownns.sh"
 cd "$(dirname "$0")/.."
 source tests/integration/lib/pg.sh
 PACKETS=${1:-1000000}

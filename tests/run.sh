@@ -47,15 +47,29 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# Unit tests that open sockets (outputs' listeners and peers) do it on the
+# loopback of a namespace of their own, not on the host's.
+UNIT_NS=xdpi-unit-$$
+ip netns add "$UNIT_NS" && ip -n "$UNIT_NS" link set lo up || UNIT_NS=
+trap '[ -n "$UNIT_NS" ] && ip netns del "$UNIT_NS" 2>/dev/null; rm -rf "$LOG_DIR"' EXIT
+in_unit_ns() {
+	if [ -n "$UNIT_NS" ]; then
+		ip netns exec "$UNIT_NS" "$@"
+	else
+		echo "tests/run.sh: no namespace for the unit tests" >&2
+		return 1
+	fi
+}
+
 # Binaries built from tests/bpf/ run as BPF tests below, the rest as unit tests.
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
 	[ -f "tests/bpf/$(basename "$t").c" ] && continue
-	step "unit $(basename "$t")" "$t"
+	step "unit $(basename "$t")" in_unit_ns "$t"
 done
 for t in build/asan/test_*; do
 	[ -x "$t" ] || continue
-	step "unit+asan+ubsan $(basename "$t")" "$t"
+	step "unit+asan+ubsan $(basename "$t")" in_unit_ns "$t"
 done
 for s in tests/bpf/test_*.c; do
 	t=build/tests/$(basename "$s" .c)

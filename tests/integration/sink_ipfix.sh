@@ -19,6 +19,8 @@
 # Prints one PASS/FAIL line per check and ends with `sink_ipfix: N passed, N failed`.
 # IPFIX_KEEP_TMP=1 keeps the work directory; XDPI_BIN=PATH tests another build.
 set -u
+# Loopback traffic stays in a namespace of the test's own.
+source "$(dirname "$0")/lib/ownns.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 XDPI=${XDPI_BIN:-$ROOT/build/xdpi}
@@ -58,7 +60,8 @@ count() {
 	echo "$n"
 }
 
-# Starts dumpcap on lo for FILTER into FILE; sets CAP_PID once it captures.
+# Starts dumpcap for FILTER into FILE on the loopback of the test's own
+# namespace (lib/ownns.sh), where the export goes; sets CAP_PID once it captures.
 start_dumpcap() { # NAME FILTER FILE
 	bg_start "$1" dumpcap -i lo -f "$2" -w "$3"
 	CAP_PID=$BG

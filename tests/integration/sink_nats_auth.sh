@@ -4,6 +4,8 @@
 # the URL deliver every record; a wrong password is refused, the records are
 # reported undelivered (exit 1), and no message ever shows a password.
 set -u
+# Loopback traffic stays in a namespace of the test's own.
+source "$(dirname "$0")/lib/ownns.sh"
 cd "$(dirname "$0")/../.."
 TEST_NAME=sink_nats_auth
 XDPI=${XDPI_BIN:-$PWD/build/xdpi}

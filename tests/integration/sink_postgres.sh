@@ -13,6 +13,8 @@
 #
 #   bash tests/integration/sink_postgres.sh        (BUILD=build-x for another build)
 set -u
+# Loopback traffic stays in a namespace of the test's own.
+source "$(dirname "$0")/lib/ownns.sh"
 cd "$(dirname "$0")/../.."
 
 TEST_NAME=sink_postgres

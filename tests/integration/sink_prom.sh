@@ -16,6 +16,8 @@
 # PROM_KEEP_TMP=1 keeps the work directory; XDPI_BIN=PATH tests another build;
 # PROM_CAPTURE=FILE uses another capture for the first part.
 set -u
+# Loopback traffic stays in a namespace of the test's own.
+source "$(dirname "$0")/lib/ownns.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 XDPI=${XDPI_BIN:-$ROOT/build/xdpi}
